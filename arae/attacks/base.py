@@ -1,0 +1,39 @@
+"""Shared pieces of every attack: the interface and the guard that keeps the model untouched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+import torch
+from torch import nn
+
+
+class Attack(Protocol):
+    """Maps a clean batch in [0, 1] to a perturbed batch of the same shape, without touching the model."""
+
+    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor: ...
+
+
+@contextmanager
+def frozen(model: nn.Module) -> Iterator[None]:
+    """Switch off parameter gradients while an attack runs, so only the input is differentiated.
+
+    The train/eval mode is left as it is; `requires_grad` is restored on exit, also after an error.
+    """
+    saved = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        for p, _ in saved:
+            p.requires_grad_(False)
+        yield
+    finally:
+        for p, flag in saved:
+            p.requires_grad_(flag)
+
+
+class NoAttack:
+    """The plain autoencoder: the input is returned unchanged."""
+
+    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return x

@@ -1,0 +1,17 @@
+"""OmegaConf resolvers used by the configs in `conf/`."""
+
+from __future__ import annotations
+
+from omegaconf import OmegaConf
+
+
+def classes_tag(value) -> str:
+    """`8` -> "8"; `[4, 5]` -> "4_5": a normal-class setting as it appears in run names."""
+    if isinstance(value, (int, str)):
+        return str(value)
+    return "_".join(str(v) for v in value)
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("classes_tag"):
+        OmegaConf.register_new_resolver("classes_tag", classes_tag)

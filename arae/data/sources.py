@@ -1,0 +1,101 @@
+"""Image sources: each loads a data set's official splits as uint8 tensors (N, C, H, W) plus labels."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from arae.data.idx import read_idx
+from arae.data.registry import register_source
+from arae.errors import DataError
+
+Split = tuple[torch.Tensor, torch.Tensor]
+
+
+class IdxSource:
+    """A torchvision-style IDX data set under `root/<folder>/raw/` (MNIST, Fashion-MNIST)."""
+
+    folder: str
+    classes: list[str]
+    image_shape = (1, 28, 28)
+    files = {
+        True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+        False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    }
+
+    def __init__(self, root: str | Path, download: bool = True) -> None:
+        self.root = Path(root).expanduser()
+        self.download = download
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / self.folder / "raw"
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def _find(self, stem: str) -> Path | None:
+        for candidate in (self.raw_dir / stem, self.raw_dir / f"{stem}.gz"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def _missing(self) -> list[str]:
+        return [stem for pair in self.files.values() for stem in pair if self._find(stem) is None]
+
+    def _fetch(self) -> None:
+        """Download with torchvision into `root`, or explain where the data was looked for."""
+        missing = self._missing()
+        if not missing:
+            return
+        hint = (
+            f"{self.name} is missing from {self.raw_dir} (looked for {', '.join(missing)}). "
+            f"Set ARAE_DATA_DIR to a folder that holds {self.folder}/raw/ with the IDX files"
+        )
+        if not self.download:
+            raise DataError(hint + ".")
+        import torchvision.datasets as tvd
+
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(20)
+        try:
+            getattr(tvd, self.folder)(str(self.root), train=True, download=True)
+            getattr(tvd, self.folder)(str(self.root), train=False, download=True)
+        except Exception as err:  # no network, a mirror down, a read-only folder: all the same to the user
+            raise DataError(
+                f"{hint}, or connect to the internet so torchvision can download it there "
+                f"(the download failed: {type(err).__name__}: {err})."
+            ) from err
+        finally:
+            socket.setdefaulttimeout(previous)
+
+    def split(self, train: bool) -> Split:
+        self._fetch()
+        images_file, labels_file = (self._find(stem) for stem in self.files[train])
+        images, labels = read_idx(images_file), read_idx(labels_file)
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DataError(
+                f"{images_file} and {labels_file} do not match: images {images.shape}, labels {labels.shape}."
+            )
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise DataError(f"{labels_file} has labels outside 0..{self.num_classes - 1}: the file is corrupt.")
+        return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+
+
+@register_source("mnist")
+class MNIST(IdxSource):
+    folder = "MNIST"
+    classes = [str(d) for d in range(10)]
+
+
+@register_source("fashion_mnist")
+class FashionMNIST(IdxSource):
+    folder = "FashionMNIST"
+    classes = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]  # fmt: skip

@@ -1,0 +1,13 @@
+"""Errors that are the user's to fix: they are reported as one clear message, never a traceback."""
+
+
+class UserError(Exception):
+    """A bad input (config value, data location, file) whose message names the problem and the fix."""
+
+
+class ConfigError(UserError, ValueError):
+    """A config value that cannot work."""
+
+
+class DataError(UserError):
+    """Data that is missing, unreadable or corrupt."""

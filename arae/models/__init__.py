@@ -1,0 +1,3 @@
+from arae.models.mlp import MLPAutoencoder
+
+__all__ = ["MLPAutoencoder"]

@@ -1,0 +1,6 @@
+from arae.training.crafting import BatchCrafting, EpochCrafting
+from arae.training.losses import ARAELoss
+from arae.training.module import ARAEModule
+from arae.training.timing import EpochTimer
+
+__all__ = ["ARAEModule", "ARAELoss", "EpochCrafting", "BatchCrafting", "EpochTimer"]

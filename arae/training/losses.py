@@ -1,0 +1,27 @@
+"""The outer minimisation's loss."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ARAELoss:
+    """L = mean over pixels (x - Dec(Enc(x*)))^2 + gamma * mean over units (Enc(x*) - Enc(x))^2.
+
+    Enc(x) is not detached, as in the authors' code: the latent term pulls both codes together. With
+    gamma = 0 the clean encoding is skipped altogether.
+    """
+
+    def __init__(self, gamma: float = 0.1) -> None:
+        if float(gamma) < 0:
+            raise ValueError(f"gamma must be >= 0, got {gamma}")
+        self.gamma = float(gamma)
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.Tensor]:
+        z_adv = model.encode(x_adv)
+        rec = (x - model.decode(z_adv)).pow(2).flatten(1).mean(1).mean()
+        if self.gamma == 0:
+            return {"loss": rec, "loss_rec": rec}
+        latent = (z_adv - model.encode(x)).pow(2).flatten(1).mean(1).mean()
+        return {"loss": rec + self.gamma * latent, "loss_rec": rec, "loss_latent": latent}

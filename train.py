@@ -1,0 +1,19 @@
+"""Train and evaluate one ARAE novelty detector (or a sweep of them with -m). See README.md."""
+
+import hydra
+from omegaconf import DictConfig
+
+from arae.config import register_resolvers
+
+register_resolvers()
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float:
+    from arae.cli import run_from_hydra  # heavy imports after Hydra has parsed the command line
+
+    return run_from_hydra(cfg)
+
+
+if __name__ == "__main__":
+    main()
