@@ -44,7 +44,7 @@ def run_from_hydra(cfg: DictConfig) -> float:
         problem = user_error(err)
         if problem is None:
             raise
-        Console(stderr=True).print(f"[bold red]error:[/] {problem}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
         if hydra_cfg.mode == RunMode.MULTIRUN:
             raise  # the sweep goes on with the other jobs and names this failure at its end
         sys.exit(2)

@@ -7,7 +7,9 @@ from omegaconf import OmegaConf
 
 def classes_tag(value) -> str:
     """`8` -> "8"; `[4, 5]` -> "4_5": a normal-class setting as it appears in run names."""
-    if isinstance(value, (int, str)):
+    if isinstance(value, str):  # a quoted list from the command line, e.g. '[4,5]'
+        value = [v.strip() for v in value.strip().strip("[]()").split(",") if v.strip()]
+    if isinstance(value, int):
         return str(value)
     return "_".join(str(v) for v in value)
 

@@ -9,7 +9,9 @@ from arae.errors import ConfigError
 
 def normal_classes(value: int | Sequence[int], num_classes: int, dataset: str) -> tuple[int, ...]:
     """Turn `normal_class` (an int or a list of ints) into a sorted tuple, or say what is wrong with it."""
-    values = [value] if isinstance(value, int) or isinstance(value, str) else list(value)
+    if isinstance(value, str):  # a quoted sweep value such as normal_class='[4,5]' arrives as a string
+        value = [v for v in value.strip().strip("[]()").split(",") if v.strip()]
+    values = [value] if isinstance(value, int) else list(value)
     fix = f"use class indices 0..{num_classes - 1}, e.g. normal_class=1 or normal_class='[4,5]'"
     if not values:
         raise ConfigError(f"normal_class is empty for {dataset}; {fix}")

@@ -15,6 +15,11 @@ from arae.errors import DataError
 Split = tuple[torch.Tensor, torch.Tensor]
 
 
+def _last_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[-1] if lines else type(err).__name__
+
+
 class IdxSource:
     """A torchvision-style IDX data set under `root/<folder>/raw/` (MNIST, Fashion-MNIST)."""
 
@@ -68,7 +73,7 @@ class IdxSource:
         except Exception as err:  # no network, a mirror down, a read-only folder: all the same to the user
             raise DataError(
                 f"{hint}, or connect to the internet so torchvision can download it there "
-                f"(the download failed: {type(err).__name__}: {err})."
+                f"(the download failed: {_last_line(err)})."
             ) from err
         finally:
             socket.setdefaulttimeout(previous)

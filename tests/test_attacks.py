@@ -1,0 +1,90 @@
+import pytest
+import torch
+
+from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack, ReconstructionError
+from arae.errors import ConfigError
+from arae.models import MLPAutoencoder
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return MLPAutoencoder((1, 8, 8), hidden_dims=(32, 16, 8))
+
+
+@pytest.fixture
+def batch():
+    torch.manual_seed(1)
+    x = torch.rand(16, 1, 8, 8)
+    x[:4] = 0.0  # pixels at the edges of [0, 1], where clipping matters
+    x[4:8] = 1.0
+    return x
+
+
+def linf_pgd(eps=0.2, steps=10, objective=None, **kw):
+    return PGD(LinfBall(eps), objective or LatentDistance(), steps=steps, **kw)
+
+
+@pytest.mark.parametrize("objective", [LatentDistance(), ReconstructionError()])
+def test_linf_pgd_keeps_bound_and_pixel_range(model, batch, objective):
+    x_adv = linf_pgd(eps=0.2, objective=objective)(model, batch)
+    assert x_adv.shape == batch.shape
+    assert (x_adv - batch).abs().max() <= 0.2 + 1e-6
+    assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
+    assert not x_adv.requires_grad
+
+
+def test_pgd_objective_not_below_random_start(model, batch):
+    objective = LatentDistance()
+    reference = objective.reference(model, batch)
+    torch.manual_seed(5)
+    start = linf_pgd(steps=1, step_size=1e-12)(model, batch)  # a random start that barely moves
+    torch.manual_seed(5)
+    attacked = linf_pgd(steps=40)(model, batch)
+    with torch.no_grad():
+        before = objective(model, start, reference)
+        after = objective(model, attacked, reference)
+    assert after.sum() > before.sum()
+    assert (after >= before - 1e-7).float().mean() >= 0.9
+
+
+def test_pgd_default_step_size_is_madry_rule():
+    attack = linf_pgd(eps=0.2, steps=40)
+    assert attack.step_size == pytest.approx(2.5 * 0.2 / 40)
+
+
+def test_attack_touches_no_parameter_gradient_and_no_mode(model, batch):
+    model.train()
+    before = [p.detach().clone() for p in model.parameters()]
+    linf_pgd()(model, batch)
+    assert all(p.grad is None for p in model.parameters())
+    assert all(p.requires_grad for p in model.parameters())
+    assert model.training
+    model.eval()
+    linf_pgd()(model, batch)
+    assert not model.training
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_attack_restores_requires_grad_after_an_error(model):
+    with pytest.raises(RuntimeError):
+        linf_pgd()(model, torch.rand(2, 1, 9, 9))  # wrong shape for the model
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_chunking_does_not_change_the_examples(model, batch):
+    """Each sample's attack is independent of the batch it is in (sum objective, per-sample steps)."""
+    attack = linf_pgd(random_start=False)
+    whole = attack(model, batch)
+    parts = torch.cat([attack(model, chunk) for chunk in batch.split(5)])
+    assert torch.allclose(whole, parts, atol=1e-6)
+
+
+@pytest.mark.parametrize("eps", [0.0, -0.1])
+def test_non_positive_epsilon_is_refused(eps):
+    with pytest.raises(ConfigError, match="epsilon"):
+        LinfBall(eps)
+
+
+def test_no_attack_is_identity(model, batch):
+    assert NoAttack()(model, batch) is batch

@@ -1,0 +1,100 @@
+"""train.py driven through Hydra as a user runs it, on tiny fake data in the real IDX format."""
+
+import json
+
+import pytest
+from conftest import TINY, run_train
+
+
+def results_files(cwd):
+    return sorted(cwd.rglob("results.json"))
+
+
+def test_default_run_writes_results(fake_root, tmp_path):
+    proc = run_train([*TINY, "normal_class=1", "logger=csv"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = results_files(tmp_path)
+    results = json.loads(path.read_text())
+    assert results["status"] == "completed"
+    assert results["dataset"] == "mnist" and results["normal_classes"] == [1] and results["attack"] == "linf"
+    assert results["epochs"] == 2 and len(results["val_auroc_history"]) == 2
+    assert 0.0 <= results["test"]["auroc"] <= 1.0
+    assert results["auroc_last_50"]["k"] == 2
+    assert results["seconds_per_epoch"] > 0
+    assert results["run_name"] == "linf-mnist-c1-s0"
+    assert (path.parent / "csv" / "metrics.csv").exists()
+    assert "test AUROC" in proc.stdout
+
+
+def test_fake_data_is_learnable(fake_root, tmp_path):
+    proc = run_train([*TINY, "trainer.max_epochs=8", "normal_class=3", "dataset=fashion_mnist"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = results_files(tmp_path)
+    assert json.loads(path.read_text())["test"]["auroc"] > 0.9
+
+
+def test_same_seed_same_auroc(fake_root, tmp_path):
+    aurocs = []
+    for i in range(2):
+        cwd = tmp_path / str(i)
+        cwd.mkdir()
+        proc = run_train([*TINY, "seed=3"], fake_root, cwd)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        (path,) = results_files(cwd)
+        aurocs.append(json.loads(path.read_text())["val_auroc_history"])
+    assert aurocs[0] == aurocs[1]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("normal_class=12", "normal_class 12 does not exist in mnist"),
+        ("normal_class=[]", "normal_class is empty"),
+        ("normal_class=-1", "normal_class -1 does not exist"),
+        ("dataset.epsilon=0", "epsilon (L-inf radius) must be > 0"),
+        ("dataset.epsilon=-0.1", "must be > 0"),
+    ],
+)
+def test_bad_input_gives_one_clear_message(fake_root, tmp_path, override, message):
+    proc = run_train([*TINY, override], fake_root, tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    (path,) = results_files(tmp_path)
+    assert json.loads(path.read_text())["status"] == "failed"
+
+
+@pytest.mark.parametrize("override, message", [("dataset=mnsit", "dataset/mnsit"), ("attack=lnf", "attack/lnf")])
+def test_unknown_config_names_are_reported_by_hydra(fake_root, tmp_path, override, message):
+    proc = run_train([*TINY, override], fake_root, tmp_path)
+    assert proc.returncode != 0
+    assert message in proc.stderr and "Available options" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_data_without_network(tmp_path):
+    proc = run_train([*TINY, "dataset.source.download=false"], tmp_path / "nowhere", tmp_path)
+    assert proc.returncode == 2
+    assert "MNIST is missing" in proc.stderr or "mnist is missing" in proc.stderr
+    assert "ARAE_DATA_DIR" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_truncated_idx_file_stops_the_run(fake_root, tmp_path):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(fake_root / "MNIST", root / "MNIST")
+    images = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:5000])
+    proc = run_train(TINY, root, tmp_path)
+    assert proc.returncode == 2
+    assert "truncated" in proc.stderr and "train-images-idx3-ubyte" in proc.stderr
+
+
+def test_multirun_gives_one_result_per_job(fake_root, tmp_path):
+    proc = run_train(["-m", *TINY, "trainer.max_epochs=1", "normal_class=1,'[4,5]'"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = results_files(tmp_path / "multirun_outputs")
+    assert len(files) == 2
+    runs = {json.loads(f.read_text())["run_name"] for f in files}
+    assert runs == {"linf-mnist-c1-s0", "linf-mnist-c4_5-s0"}
