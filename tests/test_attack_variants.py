@@ -131,6 +131,13 @@ def test_spatial_returns_the_best_grid_transform_per_sample(model, batch, object
     assert (scores.max(0).values > scores[len(scores) // 2]).any()  # it beats the identity somewhere
 
 
+def test_batched_grid_equals_one_transform_at_a_time(batch):
+    thetas = small_grid().thetas(8, 8)
+    each = GridSpatial.apply_each(batch, thetas)
+    one_by_one = torch.stack([GridSpatial.apply(batch, t.expand(len(batch), 2, 3)) for t in thetas])
+    assert torch.allclose(each, one_by_one, atol=1e-6)
+
+
 def test_spatial_grid_chunking_changes_nothing(model, batch):
     whole = small_grid()(model, batch)
     chunked = small_grid(max_elements=3 * batch.numel())(model, batch)  # 3 transforms at a time

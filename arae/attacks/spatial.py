@@ -76,6 +76,20 @@ class GridSpatial:
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
+    @staticmethod
+    def apply_each(x: torch.Tensor, thetas: torch.Tensor) -> torch.Tensor:
+        """Every image of x (B, C, H, W) under every sampling matrix of thetas (T, 2, 3): (T, B, C, H, W).
+
+        The batch rides in the channel dimension, so each transform's sampling grid and bilinear weights
+        are computed once and shared by all images (several times faster than one grid per image).
+        """
+        b, c, h, w = x.shape
+        t = thetas.shape[0]
+        grid = F.affine_grid(thetas, [t, b * c, h, w], align_corners=False)
+        stacked = x.reshape(1, b * c, h, w).expand(t, -1, -1, -1)
+        out = F.grid_sample(stacked, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        return out.view(t, b, c, h, w)
+
     def best_transform(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Index into `thetas` of each sample's highest-scoring transform."""
         thetas = self.thetas(*x.shape[-2:], device=x.device, dtype=x.dtype)
@@ -88,7 +102,7 @@ class GridSpatial:
             for start in range(0, len(thetas), per_chunk):
                 chunk = thetas[start : start + per_chunk]
                 t = len(chunk)
-                images = self.apply(x.repeat(t, 1, 1, 1), chunk.repeat_interleave(batch, dim=0))
+                images = self.apply_each(x, chunk).flatten(0, 1)  # transform-major: t blocks of B
                 repeated = reference.repeat(t, *([1] * (reference.dim() - 1)))
                 value, index = self.objective(model, images, repeated).view(t, batch).max(dim=0)
                 better = value > best_value
