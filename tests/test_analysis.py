@@ -93,7 +93,7 @@ def test_figure_commands_write_a_png(runs, fake_root, tmp_path, command, extra, 
 def test_fpr_figure_from_results_files(runs, tmp_path):
     assert analyze(["fpr", str(runs["a"].parent), "--out", str(tmp_path)]) == 0
     assert is_png(tmp_path / "figure5_fpr.png")
-    assert "linf,8," in (tmp_path / "figure5_fpr.csv").read_text()
+    assert "ARAE,8," in (tmp_path / "figure5_fpr.csv").read_text()
 
 
 def test_robustness_command_reports_auroc_before_and_after(runs, fake_root, tmp_path):

@@ -28,11 +28,12 @@ console = Console(width=140)
 # -- loading -------------------------------------------------------------------------------------------
 def load(args) -> tuple[list, list[str]]:
     from arae.analysis.data import same_split
+    from arae.analysis.names import display_name
     from arae.detector import load_detector
 
     detectors = [load_detector(c, device=args.device) for c in args.checkpoints]
     same_split(detectors)
-    names = args.names or [d.metadata.get("variant") or d.metadata["attack"] for d in detectors]
+    names = args.names or [display_name(d.metadata) for d in detectors]
     if len(names) != len(detectors):
         raise DataError(f"--names gives {len(names)} names for {len(detectors)} checkpoints")
     return detectors, names
@@ -160,7 +161,7 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         if checkpoints:
             p.add_argument("checkpoints", nargs="+", help=".ckpt files or run folders (same data set and normal class)")
-            p.add_argument("--names", nargs="+", help="labels of the models, in order (default: their attack names)")
+            p.add_argument("--names", nargs="+", help="labels of the models, in order (default: the paper's names of their attacks, e.g. DAE, ARAE)")
         if runs:
             p.add_argument("runs", nargs="+", help="folders searched recursively for results.json (and checkpoints)")
         p.add_argument("--out", default="figures", help="output folder (default: figures)")

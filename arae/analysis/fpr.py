@@ -8,15 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from arae.analysis.names import display_name
 from arae.analysis.plotting import plt
 from arae.errors import DataError
 from arae.results import RESULTS_FILE, read_results
 
 METRIC = "fpr@99.5tpr"
-
-
-def variant_of(results: dict) -> str:
-    return str(results.get("variant") or results["attack"])
 
 
 def collect(folders: Iterable[str | Path]) -> dict[str, dict[str, list[float]]]:
@@ -28,7 +25,7 @@ def collect(folders: Iterable[str | Path]) -> dict[str, dict[str, list[float]]]:
         if results.get("status") != "completed" or METRIC not in results.get("test", {}):
             continue
         classes = "_".join(str(c) for c in results["normal_classes"])
-        table[variant_of(results)][classes].append(float(results["test"][METRIC]))
+        table[display_name(results)][classes].append(float(results["test"][METRIC]))
     if not table:
         raise DataError(f"no completed {RESULTS_FILE} with test/{METRIC} under {', '.join(map(str, folders))}")
     return {v: dict(per_class) for v, per_class in table.items()}
