@@ -90,10 +90,14 @@ def test_figure_commands_write_a_png(runs, fake_root, tmp_path, command, extra, 
     assert is_png(tmp_path / output)
 
 
-def test_fpr_figure_from_results_files(runs, tmp_path):
-    assert analyze(["fpr", str(runs["a"].parent), "--out", str(tmp_path)]) == 0
+def test_fpr_figure_from_results_files_logged_to_wandb(runs, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_INIT_TIMEOUT", "60")
+    assert analyze(["fpr", str(runs["a"].parent), "--out", str(tmp_path), "--wandb"]) == 0
     assert is_png(tmp_path / "figure5_fpr.png")
     assert "ARAE,8," in (tmp_path / "figure5_fpr.csv").read_text()
+    (run,) = (tmp_path / "wandb").glob("offline-run-*")
+    assert list(run.glob("*.wandb"))  # the offline run's log, to be synced later
 
 
 def test_robustness_command_reports_auroc_before_and_after(runs, fake_root, tmp_path):

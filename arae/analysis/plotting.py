@@ -48,11 +48,12 @@ def save(fig, path: str | Path) -> Path:
     return path
 
 
-def log_to_wandb(paths: Sequence[Path], name: str = "analysis", project: str = "arae") -> None:
-    """Upload the figures as images of one W&B run (offline unless WANDB_MODE=online)."""
+def log_to_wandb(paths: Sequence[Path], folder: Path, name: str = "analysis", project: str = "arae") -> None:
+    """Log the figures as images of one W&B run written under `folder` (offline unless WANDB_MODE=online)."""
     import wandb
 
-    run = wandb.init(project=project, job_type="analysis", name=name, mode=os.environ.get("WANDB_MODE", "offline"), reinit=True)
+    mode = os.environ.get("WANDB_MODE", "offline")
+    run = wandb.init(project=project, job_type="analysis", name=name, dir=str(folder), mode=mode)
     try:
         run.log({Path(p).stem: wandb.Image(str(p)) for p in paths})
     finally:
