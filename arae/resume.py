@@ -54,21 +54,39 @@ def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     return sorted(k for k in old.keys() | new.keys() if old.get(k, "<unset>") != new.get(k, "<unset>"))
 
 
+# What an attempt leaves in its job folder besides Hydra's own files.
+ATTEMPT_FILES = (RESULTS_FILE, "csv", "checkpoints", "wandb")
+
+
+def set_aside_previous_attempt(output_dir: Path) -> Path | None:
+    """Move what a failed or killed attempt left (its results.json as results.failed.json, logs,
+    checkpoints) into previous_attempts/<n>/, so the new attempt starts clean and nothing is lost."""
+    output_dir = Path(output_dir)
+    left = [output_dir / name for name in ATTEMPT_FILES if (output_dir / name).exists()]
+    if not left:
+        return None
+    attempts = output_dir / "previous_attempts"
+    number = len(list(attempts.iterdir())) + 1 if attempts.exists() else 1
+    target = attempts / str(number)
+    target.mkdir(parents=True)
+    for item in left:
+        item.replace(target / ("results.failed.json" if item.name == RESULTS_FILE else item.name))
+    return target
+
+
 def completed_results(output_dir: Path, cfg: DictConfig) -> dict[str, Any] | None:
     """The results of this very job if it already completed in `output_dir`, else None.
 
     A completed result from *other* settings is never overwritten: that is an error naming the settings
-    that differ. A failed one is kept as results.failed.json and the job runs again.
+    that differ. What a failed or killed attempt left is set aside and the job runs again.
     """
     path = Path(output_dir) / RESULTS_FILE
-    if not path.exists():
-        return None
     try:
-        results = read_results(path)
+        results = read_results(path) if path.exists() else {}
     except (OSError, ValueError):
-        results = {"status": "unreadable"}
+        results = {}
     if results.get("status") != "completed":
-        path.replace(path.with_name("results.failed.json"))
+        set_aside_previous_attempt(output_dir)
         return None
     current = json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True)))  # as results.json holds it
     changed = differences(results.get("config") or {}, current)

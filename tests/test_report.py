@@ -149,9 +149,16 @@ def test_resume_skips_only_the_same_completed_job(tmp_path):
     with pytest.raises(ValueError, match="trainer.max_epochs"):
         completed_results(folder, cfg)
     (folder / "results.json").write_text(json.dumps({"status": "failed", "error": "x"}))
-    assert completed_results(folder, cfg) is None  # a failure is run again, its record kept aside
-    assert json.loads((folder / "results.failed.json").read_text())["error"] == "x"
-    assert not (folder / "results.json").exists()
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "last.ckpt").write_text("weights")
+    assert completed_results(folder, cfg) is None  # a failure is run again, what it left is kept aside
+    assert json.loads((folder / "previous_attempts" / "1" / "results.failed.json").read_text())["error"] == "x"
+    assert (folder / "previous_attempts" / "1" / "checkpoints" / "last.ckpt").read_text() == "weights"
+    assert not (folder / "results.json").exists() and not (folder / "checkpoints").exists()
+    (folder / "csv").mkdir()  # a killed attempt: logs but no results.json
+    assert completed_results(folder, cfg) is None
+    assert (folder / "previous_attempts" / "2" / "csv").is_dir()
+    assert collect(tmp_path) == []  # set-aside attempts are not jobs of their own
 
 
 def test_differences_lists_changed_settings():
