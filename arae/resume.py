@@ -93,7 +93,8 @@ def completed_results(output_dir: Path, cfg: DictConfig) -> dict[str, Any] | Non
     if changed:
         shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
         raise ConfigError(
-            f"{output_dir} already holds a completed run with other settings ({shown}); "
-            "point hydra.sweep.dir elsewhere, or move that folder away to run these settings"
+            f"{output_dir} already holds a completed run with other settings ({shown}); to run these "
+            "settings, move that folder away, point hydra.sweep.dir elsewhere, or overwrite it with "
+            "skip_completed=false"
         )
     return results

@@ -38,7 +38,7 @@ def plot_paper(path: Path, title: str, cells: list[Cell]) -> Path:
         low = np.nanmin([c.ours for c in part_cells if c.ours is not None] + [c.paper for c in part_cells if c.paper])
         ax.set_ylim(max(0.0, min(low, 100.0) - 5), 100.5)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=8, ncol=len(methods) + 1, loc="lower left")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the bars, never on them
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

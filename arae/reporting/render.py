@@ -56,7 +56,7 @@ def _budget_table(budgets: list[Budget], paper_epochs) -> list[str]:
             f"{b.epochs}" + (f" (paper: {paper_epochs})" if paper_epochs else ""),
             DASH if b.steps is None else f"{b.steps:.0f}",
             DASH if b.seconds_per_job is None else f"{b.seconds_per_job:.1f}",
-            f"{b.wall_seconds / 60:.1f} min",
+            f"{b.wall_seconds:.0f} s" if b.wall_seconds < 120 else f"{b.wall_seconds / 60:.1f} min",
         ]
         for b in budgets
     ]
