@@ -163,3 +163,24 @@ def test_resume_skips_only_the_same_completed_job(tmp_path):
 
 def test_differences_lists_changed_settings():
     assert differences({"a": {"b": 1}, "logger": {"x": 1}}, {"a": {"b": 2}, "logger": None}) == ["a.b"]
+
+
+def test_table2_report_shows_the_baselines_per_data_set(tmp_path):
+    write_result(tmp_path, "linf-fashion_mnist-c6-s0", dataset="fashion_mnist", classes=(6,), auroc=0.80)
+    assert report_main([str(tmp_path), "--paper", "table2"]) == 0
+    md = (tmp_path / "table2.md").read_text()
+    assert "### Fashion-MNIST (fashion_mnist)" in md and "### MNIST (mnist)" not in md  # MNIST was not run
+    assert "| DAGMM | paper | 30.3 |" in md and "| **ARAE** | ours |" in md
+    rows = {(r["part"], r["normal_classes"]): r for r in csv.DictReader(open(tmp_path / "table2.csv"))}
+    assert float(rows[("Fashion-MNIST", "6")]["diff"]) == pytest.approx(80.0 - 83.6)
+
+
+def test_console_script_points_at_the_report():
+    import importlib
+    import tomllib
+
+    from conftest import REPO
+
+    target = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]["arae-report"]
+    module, function = target.split(":")
+    assert getattr(importlib.import_module(module), function) is report_main
