@@ -35,7 +35,7 @@ test: $(STAMP) ## run the default test suite (fast; real-data tests skip when th
 test-slow: $(STAMP) ## run the slow tests only (longer real-data runs)
 	$(PY) -m pytest -q -m slow $(ARGS)
 
-# Reproducing the paper's tables (README, "Reproducing the paper"). Defaults are the paper's settings;
+# Reproducing the paper's tables (README, "Reproducing the paper's tables"). Defaults are the paper's settings;
 # EPOCHS=N shortens every job, CLASSES=8 or CLASSES="8,'[4,5]'" runs only those normal classes, SEEDS=0,1,2
 # repeats each job per seed, JOBS=N runs N jobs at once on this machine (joblib launcher).
 EPOCHS ?=
