@@ -58,6 +58,18 @@ def describe(cfg: DictConfig, datamodule) -> dict[str, Any]:
     }
 
 
+def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
+    """The LightningModule of a composed config (also used by benchmarks/)."""
+    return ARAEModule(
+        net=instantiate(cfg.model, image_shape=datamodule.image_shape),
+        attack=instantiate(cfg.attack.adversary),
+        loss=ARAELoss(gamma=cfg.attack.gamma),
+        optimizer=instantiate(cfg.optimizer),
+        crafting=instantiate(cfg.crafting),
+        last_k=cfg.last_k,
+    )
+
+
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     """Train and test one detector; return (and write) its results."""
     started = time.perf_counter()
@@ -66,14 +78,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     source = instantiate(cfg.dataset.source)
     datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
     datamodule.setup("fit")  # data errors stop the run here, before any logger or trainer exists
-    module = ARAEModule(
-        net=instantiate(cfg.model, image_shape=datamodule.image_shape),
-        attack=instantiate(cfg.attack.adversary),
-        loss=ARAELoss(gamma=cfg.attack.gamma),
-        optimizer=instantiate(cfg.optimizer),
-        crafting=instantiate(cfg.crafting),
-        last_k=cfg.last_k,
-    )
+    module = build_module(cfg, datamodule)
     timer = EpochTimer()
     callbacks = [timer, *(instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None)]
     trainer: pl.Trainer = instantiate(
