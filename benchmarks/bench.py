@@ -42,11 +42,12 @@ from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack  # noqa: E402
 from arae.config import register_resolvers  # noqa: E402
 from arae.data.registry import register_source  # noqa: E402
 from arae.metrics import anomaly_metrics  # noqa: E402
-from arae.pipeline import build_module  # noqa: E402
+from arae.pipeline import build_module, set_threads  # noqa: E402
 from arae.results import write_json_atomic  # noqa: E402
 from arae.training import EpochTimer  # noqa: E402
 
 RESULTS_DIR = REPO / "benchmarks" / "results"
+MATMUL_SIZE = 2048  # side of the square matmul whose throughput sets the floor
 BENCH_OVERRIDES = ["logger=none", "callbacks.checkpoint=null", "trainer.enable_progress_bar=false"]
 NO_ATTACK = {"name": "none", "gamma": 0.0, "adversary": {"_target_": "arae.attacks.NoAttack"}}
 
@@ -109,30 +110,39 @@ def timed(fn, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 3) -> float:
-    """Measured fp32 matmul throughput (GFLOP/s) of a large square product: the machine's practical peak."""
+def matmul_gflops(device: torch.device, n: int | None = None, reps: int = 3) -> float:
+    """Measured float32 matmul throughput (GFLOP/s) of a large square product at full float32 precision,
+    whatever `matmul_precision` the run uses: the practical peak for the exact arithmetic."""
+    n = n or MATMUL_SIZE
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    a @ b
-    seconds = statistics.median(timed(lambda: a @ b, device) for _ in range(reps))
+    configured = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        a @ b
+        seconds = statistics.median(timed(lambda: a @ b, device) for _ in range(reps))
+    finally:
+        torch.set_float32_matmul_precision(configured)
     return 2 * n**3 / seconds / 1e9
 
 
 # -- the hand-written loop ----------------------------------------------------------------------------
 def hand_linf_pgd(net, x, eps: float, steps: int, step_size: float) -> torch.Tensor:
-    """L-inf PGD on the latent distance, written out: random start, sign steps, projection, pixel clip."""
+    """L-inf PGD on the latent distance, written out: random start, sign steps, one clamp onto the box
+    (the ball intersected with [0, 1]) per step, in place."""
     for p in net.parameters():
         p.requires_grad_(False)
     with torch.no_grad():
         reference = net.encode(x)
-    delta = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp(0, 1) - x
+    low, high = (x - eps).clamp_(min=0.0), (x + eps).clamp_(max=1.0)
+    x_adv = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp_(low, high)
     for _ in range(steps):
-        delta.requires_grad_(True)
-        value = (net.encode(x + delta) - reference).pow(2).flatten(1).mean(1).sum()
-        (grad,) = torch.autograd.grad(value, delta)
-        delta = (x + (delta.detach() + step_size * grad.sign()).clamp(-eps, eps)).clamp(0, 1) - x
+        x_adv.requires_grad_(True)
+        value = (net.encode(x_adv) - reference).pow(2).flatten(1).mean(1).sum()
+        (grad,) = torch.autograd.grad(value, x_adv)
+        x_adv = x_adv.detach().add_(grad.sign_().mul_(step_size)).clamp_(low, high)
     for p in net.parameters():
         p.requires_grad_(True)
-    return x + delta
+    return x_adv
 
 
 def hand_attack(attack):
@@ -148,6 +158,14 @@ def hand_attack(attack):
     ):
         return (lambda net, x: hand_linf_pgd(net, x, attack.ball.eps, attack.steps, attack.step_size)), "hand-written"
     return attack, "attack object"
+
+
+def autocast_attack(attack, device: torch.device, dtype: str):
+    def run(net, x):
+        with torch.autocast(device_type=device.type, dtype=getattr(torch, dtype)):
+            return attack(net, x).to(x.dtype)
+
+    return run
 
 
 def hand_epoch(net, optimizer, images, attack, gamma: float, batch_size: int, chunk: int) -> None:
@@ -208,37 +226,45 @@ def epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk
     return counter.get_total_flops() * len(images) / len(sub)
 
 
+def subset_size(n: int, seconds: float, max_seconds: float, batch_size: int) -> int:
+    """How many of `n` images to time so that an epoch takes about `max_seconds` (all if it already does)."""
+    return n if seconds <= max_seconds else min(n, max(2 * batch_size, int(n * max_seconds / seconds)))
+
+
 def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
     cfg = compose_config(name, args.overrides)
+    torch.set_float32_matmul_precision(cfg.matmul_precision)  # as train.py does; the hand loop shares it
+    set_threads(cfg.num_threads)
     datamodule = instantiate(cfg.protocol, source=instantiate(cfg.dataset.source), normal_class=cfg.normal_class)
     datamodule.setup("fit")
     n_full = len(datamodule.train_images)
     module = build_module(cfg, datamodule)
     attack, hand_kind = hand_attack(instantiate(cfg.attack.adversary))
+    if cfg.crafting.get("autocast"):  # the hand loop casts as the framework's crafting does
+        attack, hand_kind = autocast_attack(attack, device, cfg.crafting.autocast), f"{hand_kind}, autocast"
     gamma, batch_size = float(cfg.attack.gamma), int(cfg.dataset.batch_size)
     chunk = int(cfg.crafting.get("chunk_size", batch_size))
     net = instantiate(cfg.model, image_shape=datamodule.image_shape).to(device)
     optimizer_factory = instantiate(cfg.optimizer)
     optimizer = optimizer_factory(net.parameters())
-    images = datamodule.train_images.to(device)
+    full_images = datamodule.train_images
+    images = full_images.to(device)
 
     flops = epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk)
     throughput = [matmul_gflops(device)]
-    estimate = 3.0 * flops / (throughput[0] * 1e9)  # the floor is rarely beaten by 3x on the hot path
-    n = n_full if estimate <= args.max_epoch_seconds else max(batch_size, int(n_full * args.max_epoch_seconds / estimate))
-    if n < n_full:  # time a subset: the framework gets the same subset through its datamodule
-        keep = torch.randperm(n_full, generator=torch.Generator().manual_seed(0))[:n]
-        datamodule.train_images = datamodule.train_images[keep]
-        images = images[keep.to(device)]
-
+    n = min(n_full, 4 * batch_size)  # the warm-up: a few batches, also a guess of the epoch time
     framework, hand = [], []
     for i in range(args.repeats + 1):  # interleaved; i == 0 is the warm-up
-        framework.append(framework_epoch(cfg, module, datamodule, root))
-        hand.append(timed(lambda: hand_epoch(net, optimizer, images, attack, gamma, batch_size, chunk), device))
+        if i == 1:
+            n = subset_size(n_full, max(framework[0], hand[0]), args.max_epoch_seconds, batch_size)
+        keep = torch.randperm(n_full, generator=torch.Generator().manual_seed(0))[:n]
+        datamodule.train_images = full_images[keep]  # the framework times the same subset
+        subset = images[keep.to(device)]
+        framework.append(framework_epoch(cfg, module, datamodule, root) * n_full / n)
+        hand.append(timed(lambda: hand_epoch(net, optimizer, subset, attack, gamma, batch_size, chunk), device) * n_full / n)
         throughput.append(matmul_gflops(device))
-        print(f"  {name}: repeat {i}{' (warm-up)' if i == 0 else ''}: framework {framework[-1]:.3f} s, "
-              f"hand {hand[-1]:.3f} s", flush=True)
-    scale = n_full / n
+        print(f"  {name}: repeat {i}{' (warm-up)' if i == 0 else ''} on {n} images: framework {framework[-1]:.3f} s, "
+              f"hand {hand[-1]:.3f} s per full epoch", flush=True)
     gflops = statistics.median(throughput)
     row = {
         "attack": name,
@@ -247,8 +273,8 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
         "images": n_full,
         "timed_images": n,
         "extrapolated": n < n_full,
-        "framework_s": statistics.median(framework[1:]) * scale,
-        "hand_s": statistics.median(hand[1:]) * scale,
+        "framework_s": statistics.median(framework[1:]),
+        "hand_s": statistics.median(hand[1:]),
         "floor_s": flops / (gflops * 1e9),
         "epoch_gflop": flops / 1e9,
         "matmul_gflops": gflops,
@@ -263,6 +289,8 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
 
 def bench_eval(args, root: str, device: torch.device) -> dict:
     cfg = compose_config("linf", args.overrides)
+    torch.set_float32_matmul_precision(cfg.matmul_precision)
+    set_threads(cfg.num_threads)
     datamodule = instantiate(cfg.protocol, source=instantiate(cfg.dataset.source), normal_class=cfg.normal_class)
     datamodule.setup("fit")
     module = build_module(cfg, datamodule)
@@ -325,6 +353,17 @@ def machine(device: torch.device) -> dict:
     return info
 
 
+def quiet() -> None:
+    """No Lightning banners or known warnings between the timing lines."""
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", ".*LeafSpec.*")
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ.setdefault("WANDB_MODE", "disabled")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--attacks", nargs="+", default=None, help="attack config names (default: all)")
@@ -339,11 +378,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    os.environ.setdefault("WANDB_MODE", "disabled")
+    quiet()
     started = time.perf_counter()
     if torch.cuda.is_available() and not any(o.startswith("trainer=") for o in args.overrides):
         args.overrides = ["trainer=gpu", *args.overrides]

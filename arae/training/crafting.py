@@ -2,11 +2,42 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 from torch import nn
 
+from arae.errors import ConfigError
 
-class EpochCrafting:
+AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _autocast_dtype(name: str | None) -> torch.dtype | None:
+    if name is None:
+        return None
+    if name not in AUTOCAST_DTYPES:
+        raise ConfigError(f"crafting.autocast must be null or one of {sorted(AUTOCAST_DTYPES)}, got {name!r}")
+    return AUTOCAST_DTYPES[name]
+
+
+class _Crafting:
+    """`autocast` (null, "bfloat16", "float16") runs the attack's matmuls in that precision: about twice
+    as fast where the hardware has it (bf16 on recent CPUs, both on GPUs); the gradient whose sign the
+    attack follows is then rounded, so the examples differ slightly from full precision ones."""
+
+    def __init__(self, autocast: str | None = None) -> None:
+        self.autocast = _autocast_dtype(autocast)
+
+    def _attack(self, attack, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if self.autocast is None:
+            context = nullcontext()
+        else:
+            context = torch.autocast(device_type=x.device.type, dtype=self.autocast)
+        with context:
+            return attack(model, x).to(x.dtype)
+
+
+class EpochCrafting(_Crafting):
     """The paper's schedule: at the start of each epoch the whole training set is attacked with the
     weights of that moment (S_adv^i), then the epoch trains on the stored (x*, x) pairs.
 
@@ -14,18 +45,19 @@ class EpochCrafting:
     the others in its chunk, so a large chunk is faster and gives the same examples.
     """
 
-    def __init__(self, chunk_size: int = 2048) -> None:
+    def __init__(self, chunk_size: int = 2048, autocast: str | None = None) -> None:
+        super().__init__(autocast)
         self.chunk_size = int(chunk_size)
         self._adversarial: torch.Tensor | None = None
 
     def on_epoch_start(self, attack, model: nn.Module, images: torch.Tensor) -> None:
-        self._adversarial = torch.cat([attack(model, chunk) for chunk in images.split(self.chunk_size)])
+        self._adversarial = torch.cat([self._attack(attack, model, c) for c in images.split(self.chunk_size)])
 
     def adversarial(self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         return self._adversarial[index]
 
 
-class BatchCrafting:
+class BatchCrafting(_Crafting):
     """Each batch is attacked with the current weights right before its training step (as in the
     authors' union script); examples are never staler than one step."""
 
@@ -33,4 +65,4 @@ class BatchCrafting:
         return None
 
     def adversarial(self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        return attack(model, x)
+        return self._attack(attack, model, x)
