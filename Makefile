@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow clean
+.PHONY: help install train test test-slow bench bench-fast-arae clean
 
 help: ## list the targets
 	@echo "arae - adversarially robust autoencoders for novelty detection"
@@ -32,6 +32,12 @@ test: $(STAMP) ## run the default test suite (fast; real-data tests skip when th
 
 test-slow: $(STAMP) ## run the slow tests only (longer real-data runs)
 	$(PY) -m pytest -q -m slow $(ARGS)
+
+bench: $(STAMP) ## seconds per epoch: framework vs hand-written loop vs compute floor (< 10 min); writes benchmarks/results/
+	$(PY) benchmarks/bench.py $(ARGS)
+
+bench-fast-arae: $(STAMP) ## test AUROC of fast ARAE (linf_fast) vs 40-step linf at equal training time, MNIST 2 and 8
+	$(PY) benchmarks/fast_arae.py $(ARGS)
 
 clean: ## remove caches and run outputs of single runs (multirun_outputs/ is kept)
 	rm -rf .pytest_cache outputs lightning_logs wandb
