@@ -78,8 +78,21 @@ def attack_names() -> list[str]:
     return names if "none" in names else ["none", *names]
 
 
+def for_attack(attack: str, overrides: list[str]) -> list[str]:
+    """Overrides for one row: `NAME:key=value` applies to attack NAME only, anything else to every row."""
+    chosen = []
+    for override in overrides:
+        name, sep, rest = override.partition(":")
+        if not sep or "=" in name:
+            chosen.append(override)
+        elif name == attack:
+            chosen.append(rest)
+    return chosen
+
+
 def compose_config(attack: str, overrides: list[str]) -> DictConfig:
     register_resolvers()
+    overrides = for_attack(attack, overrides)
     from_file = (REPO / "conf" / "attack" / f"{attack}.yaml").exists()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=[f"attack={attack if from_file else 'linf'}", *BENCH_OVERRIDES, *overrides])
@@ -169,14 +182,20 @@ def autocast_attack(attack, device: torch.device, dtype: str):
 
 
 def hand_epoch(net, optimizer, images, attack, gamma: float, batch_size: int, chunk: int) -> None:
-    """One epoch of the paper's schedule: attack the whole set, then Adam steps over shuffled batches."""
-    adversarial = torch.cat([attack(net, c) for c in images.split(chunk)]).detach()
+    """One epoch of the paper's schedule: attack the whole set, then Adam steps over shuffled batches.
+    An attack may return k examples per image (k blocks); the clean batch is then repeated k times."""
+    blocks = []
+    for c in images.split(chunk):
+        out = attack(net, c).detach()
+        blocks.append(out.view(-1, *c.shape))
+    adversarial = torch.cat(blocks, dim=1)
+    k = adversarial.shape[0]
     for index in torch.randperm(len(images), device=images.device).split(batch_size):
-        x, x_adv = images[index], adversarial[index]
+        x, x_adv = images[index], adversarial[:, index].flatten(0, 1)
         z_adv = net.encode(x_adv)
-        loss = (x - net.decode(z_adv)).pow(2).flatten(1).mean(1).mean()
+        loss = (x.repeat(k, 1, 1, 1) - net.decode(z_adv)).pow(2).flatten(1).mean(1).mean()
         if gamma:
-            loss = loss + gamma * (z_adv - net.encode(x)).pow(2).flatten(1).mean(1).mean()
+            loss = loss + gamma * (z_adv - net.encode(x).repeat(k, 1)).pow(2).flatten(1).mean(1).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -216,19 +235,19 @@ def framework_eval(cfg: DictConfig, module, datamodule, root: str) -> float:
 
 
 # -- one row ------------------------------------------------------------------------------------------
-def epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk, sample: int = 512) -> float:
+def epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk, sample: int = 64) -> float:
     """Counted FLOPs (matmul-class ops, forward and backward) of one epoch over `images`, scaled up
     from an epoch over `sample` of them (the cost is linear in the number of images)."""
     net = copy.deepcopy(net)
     sub = images[:sample]
     with FlopCounterMode(display=False) as counter:
-        hand_epoch(net, optimizer_factory(net.parameters()), sub, attack, gamma, batch_size, min(chunk, sample))
+        hand_epoch(net, optimizer_factory(net.parameters()), sub, attack, gamma, min(batch_size, sample), min(chunk, sample))
     return counter.get_total_flops() * len(images) / len(sub)
 
 
 def subset_size(n: int, seconds: float, max_seconds: float, batch_size: int) -> int:
     """How many of `n` images to time so that an epoch takes about `max_seconds` (all if it already does)."""
-    return n if seconds <= max_seconds else min(n, max(2 * batch_size, int(n * max_seconds / seconds)))
+    return n if seconds <= max_seconds else min(n, max(batch_size, int(n * max_seconds / seconds)))
 
 
 def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
@@ -252,11 +271,14 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
 
     flops = epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk)
     throughput = [matmul_gflops(device)]
-    n = min(n_full, 4 * batch_size)  # the warm-up: a few batches, also a guess of the epoch time
+    # The warm-up: at most one batch, fewer for costly attacks (guessed from the FLOPs); it also gives the
+    # first measure of the epoch time, from which the timed subset is chosen.
+    guess = 3.0 * flops / (throughput[0] * 1e9)
+    n = max(32, min(n_full, batch_size, subset_size(n_full, guess, args.max_epoch_seconds / 2, 1)))
     framework, hand = [], []
     for i in range(args.repeats + 1):  # interleaved; i == 0 is the warm-up
         if i == 1:
-            n = subset_size(n_full, max(framework[0], hand[0]), args.max_epoch_seconds, batch_size)
+            n = subset_size(n_full, max(framework[0], hand[0]), args.max_epoch_seconds, min(64, batch_size))
         keep = torch.randperm(n_full, generator=torch.Generator().manual_seed(0))[:n]
         datamodule.train_images = full_images[keep]  # the framework times the same subset
         subset = images[keep.to(device)]
@@ -378,7 +400,8 @@ def parse_args(argv=None):
                         help="time a subset of the images when an epoch would take longer (extrapolated)")
     parser.add_argument("--no-eval", action="store_true", help="skip the evaluation pass")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the results JSON")
-    parser.add_argument("--overrides", nargs="*", default=[], help="Hydra overrides for every row")
+    parser.add_argument("--overrides", nargs="*", default=[],
+                        help="Hydra overrides for every row; NAME:key=value for attack NAME's row only")
     return parser.parse_args(argv)
 
 

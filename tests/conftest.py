@@ -33,9 +33,17 @@ def fake_root(tmp_path_factory) -> Path:
     return root
 
 
-def run_train(args: list[str], data_root: Path, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run `python train.py ARGS` as a user would, with outputs under `cwd`."""
-    env = {**os.environ, "ARAE_DATA_DIR": str(data_root), "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
+def run_train(
+    args: list[str], data_root: Path, cwd: Path, timeout: int = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run `python train.py ARGS` as a user would, with outputs under `cwd` (W&B disabled unless `env` says)."""
+    env = {
+        **os.environ,
+        "ARAE_DATA_DIR": str(data_root),
+        "WANDB_MODE": "disabled",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, str(REPO / "train.py"), *args],
         cwd=cwd,

@@ -120,7 +120,7 @@ def test_benchmark_runs_on_tiny_data_and_writes_its_table(fake_root, tmp_path, m
     monkeypatch.setenv("ARAE_DATA_DIR", str(fake_root))
     monkeypatch.setattr(bench, "MATMUL_SIZE", 256)
     payload = bench.main(["--attacks", "none", "linf", "--repeats", "1", "--out", str(tmp_path),
-                          "--overrides", "attack.adversary.steps=2", "protocol.eval_batch_size=7"])
+                          "--overrides", "linf:attack.adversary.steps=2", "protocol.eval_batch_size=7"])
     assert [r["attack"] for r in payload["rows"]] == ["none", "linf"]
     for row in payload["rows"]:
         assert row["framework_s"] > 0 and row["hand_s"] > 0 and row["floor_s"] > 0
