@@ -80,7 +80,8 @@ class SyntheticMnist:
 # -- configs ------------------------------------------------------------------------------------------
 def attack_names() -> list[str]:
     """Every attack config file, plus a built-in `none` row (NoAttack, gamma 0) if no none.yaml exists."""
-    names = sorted(p.stem for p in (REPO / "conf" / "attack").glob("*.yaml"), key=lambda n: (n not in FIRST, FIRST.get(n, 0), n))
+    names = [p.stem for p in (REPO / "conf" / "attack").glob("*.yaml")]
+    names.sort(key=lambda n: (FIRST.get(n, len(FIRST)), n))
     return names if "none" in names else ["none", *names]
 
 
