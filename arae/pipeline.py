@@ -15,6 +15,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from arae.detector import DetectorExport
 from arae.errors import ConfigError, UserError
 from arae.results import RESULTS_FILE, write_json_atomic
 from arae.training import ARAELoss, ARAEModule, EpochTimer
@@ -61,6 +62,16 @@ def describe(cfg: DictConfig, datamodule) -> dict[str, Any]:
     }
 
 
+def detector_metadata(cfg: DictConfig, datamodule) -> dict[str, Any]:
+    """What a checkpoint needs besides its weights to be used as a detector (see arae.detector)."""
+    return {
+        **describe(cfg, datamodule),
+        "image_shape": list(datamodule.image_shape),
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+
+
 def set_threads(num_threads: int | None) -> None:
     if num_threads is None:
         return
@@ -93,9 +104,12 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     source = instantiate(cfg.dataset.source)
     datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
     datamodule.setup("fit")  # data errors stop the run here, before any logger or trainer exists
+    calibration = instantiate(cfg.detector)
+    calibration_images = calibration.hold_out(datamodule, seed=int(cfg.seed))
     module = build_module(cfg, datamodule)
     timer = EpochTimer()
-    callbacks = [timer, *(instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None)]
+    export = DetectorExport(calibration, calibration_images, detector_metadata(cfg, datamodule))
+    callbacks = [timer, export, *(instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None)]
     trainer: pl.Trainer = instantiate(
         cfg.trainer, logger=_loggers(cfg) or False, callbacks=callbacks, default_root_dir=str(output_dir)
     )
@@ -114,6 +128,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         "test": {k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
         f"auroc_last_{cfg.last_k}": summary,
         "val_auroc_history": module.val_auroc_history,
+        "detector": calibration.threshold(module.net, calibration_images),
         "seconds_per_epoch": sum(timer.seconds) / epochs if epochs else None,
         "epoch_seconds": timer.seconds,
         "wall_seconds": time.perf_counter() - started,
