@@ -11,15 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from arae.detector import DetectorExport
-from arae.errors import UserError
+from arae.errors import ConfigError, UserError
 from arae.results import RESULTS_FILE, write_json_atomic
 from arae.training import ARAELoss, ARAEModule, EpochTimer
 
 log = logging.getLogger(__name__)
+
+MATMUL_PRECISIONS = ("highest", "high", "medium")
 
 # Data are in-memory tensors sliced per batch: worker processes would only add overhead.
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -69,17 +72,17 @@ def detector_metadata(cfg: DictConfig, datamodule) -> dict[str, Any]:
     }
 
 
-def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
-    """Train and test one detector; return (and write) its results."""
-    started = time.perf_counter()
-    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+def set_threads(num_threads: int | None) -> None:
+    if num_threads is None:
+        return
+    if int(num_threads) < 1:
+        raise ConfigError(f"num_threads must be >= 1 or null (PyTorch's default), got {num_threads}")
+    torch.set_num_threads(int(num_threads))
 
-    source = instantiate(cfg.dataset.source)
-    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
-    datamodule.setup("fit")  # data errors stop the run here, before any logger or trainer exists
-    calibration = instantiate(cfg.detector)
-    calibration_images = calibration.hold_out(datamodule, seed=int(cfg.seed))
-    module = ARAEModule(
+
+def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
+    """The LightningModule of a composed config (also used by benchmarks/)."""
+    return ARAEModule(
         net=instantiate(cfg.model, image_shape=datamodule.image_shape),
         attack=instantiate(cfg.attack.adversary),
         loss=ARAELoss(gamma=cfg.attack.gamma),
@@ -87,6 +90,23 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         crafting=instantiate(cfg.crafting),
         last_k=cfg.last_k,
     )
+
+
+def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
+    """Train and test one detector; return (and write) its results."""
+    started = time.perf_counter()
+    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    if cfg.matmul_precision not in MATMUL_PRECISIONS:
+        raise ConfigError(f"matmul_precision must be one of {', '.join(MATMUL_PRECISIONS)}, got {cfg.matmul_precision!r}")
+    torch.set_float32_matmul_precision(cfg.matmul_precision)
+    set_threads(cfg.num_threads)
+
+    source = instantiate(cfg.dataset.source)
+    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
+    datamodule.setup("fit")  # data errors stop the run here, before any logger or trainer exists
+    calibration = instantiate(cfg.detector)
+    calibration_images = calibration.hold_out(datamodule, seed=int(cfg.seed))
+    module = build_module(cfg, datamodule)
     timer = EpochTimer()
     export = DetectorExport(calibration, calibration_images, detector_metadata(cfg, datamodule))
     callbacks = [timer, export, *(instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None)]
@@ -110,6 +130,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         "val_auroc_history": module.val_auroc_history,
         "detector": calibration.threshold(module.net, calibration_images),
         "seconds_per_epoch": sum(timer.seconds) / epochs if epochs else None,
+        "epoch_seconds": timer.seconds,
         "wall_seconds": time.perf_counter() - started,
         "output_dir": str(output_dir),
         "config": OmegaConf.to_container(cfg, resolve=True),

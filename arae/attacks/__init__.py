@@ -5,6 +5,7 @@ the training loss and the crafting schedules repeat the clean batch to match.
 """
 
 from arae.attacks.base import Attack, NoAttack, copies, frozen
+from arae.attacks.fast import FGSMRandomStart
 from arae.attacks.noise import UniformNoise
 from arae.attacks.objectives import LatentDistance, ReconstructionError
 from arae.attacks.pgd import PGD, L2Ball, LinfBall
@@ -22,6 +23,7 @@ __all__ = [
     "PGD",
     "LinfBall",
     "L2Ball",
+    "FGSMRandomStart",
     "GridSpatial",
     "Union",
 ]

@@ -49,10 +49,14 @@ class LinfBall:
         return torch.empty_like(x).uniform_(-self.eps, self.eps)
 
     def step(self, grad: torch.Tensor, step_size: float) -> torch.Tensor:
-        return step_size * grad.sign()
+        return grad.sign_().mul_(step_size)  # in place: `grad` is the attack's own fresh gradient
 
     def project(self, delta: torch.Tensor) -> torch.Tensor:
         return delta.clamp(-self.eps, self.eps)
+
+    def box(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-pixel bounds of the ball intersected with [0, 1]: projecting onto both is one clamp."""
+        return (x - self.eps).clamp_(min=0.0), (x + self.eps).clamp_(max=1.0)
 
 
 class L2Ball:
@@ -103,15 +107,25 @@ class PGD:
         delta = self.ball.project(delta)
         return (x + delta).clamp(0.0, 1.0) - x
 
+    def _projector(self, x: torch.Tensor):
+        """x' -> the nearest feasible x' (in the ball around x and in [0, 1]). A ball with a `box` (L-inf)
+        makes this a single in-place clamp per step; any other ball projects δ, then clips the pixels."""
+        if hasattr(self.ball, "box"):
+            low, high = self.ball.box(x)
+            return lambda x_adv: x_adv.clamp_(low, high)
+        return lambda x_adv: x + self._feasible(x, x_adv - x)
+
     def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The whole batch moves at once: one forward and one input-gradient backward per step, parameters
+        frozen so that no weight gradient is computed, and no host synchronisation inside the loop."""
         x = x.detach()
+        feasible = self._projector(x)
         with frozen(model), torch.enable_grad():
             reference = self.objective.reference(model, x)
-            delta = self.ball.random_start(x) if self.random_start else torch.zeros_like(x)
-            delta = self._feasible(x, delta)
+            x_adv = feasible(x + self.ball.random_start(x)) if self.random_start else x.clone()
             for _ in range(self.steps):
-                delta.requires_grad_(True)
-                value = self.objective(model, x + delta, reference).sum()
-                (grad,) = torch.autograd.grad(value, delta)
-                delta = self._feasible(x, delta.detach() + self.ball.step(grad, self.step_size))
-        return (x + delta).detach()
+                x_adv.requires_grad_(True)
+                value = self.objective(model, x_adv, reference).sum()
+                (grad,) = torch.autograd.grad(value, x_adv)
+                x_adv = feasible(x_adv.detach().add_(self.ball.step(grad, self.step_size)))
+        return x_adv.detach()

@@ -1,6 +1,6 @@
 from arae.training.crafting import BatchCrafting, EpochCrafting
 from arae.training.losses import ARAELoss
 from arae.training.module import ARAEModule
-from arae.training.timing import EpochTimer
+from arae.training.timing import EpochTimer, TrainingBudget
 
-__all__ = ["ARAEModule", "ARAELoss", "EpochCrafting", "BatchCrafting", "EpochTimer"]
+__all__ = ["ARAEModule", "ARAELoss", "EpochCrafting", "BatchCrafting", "EpochTimer", "TrainingBudget"]

@@ -36,6 +36,8 @@ class ARAEModule(pl.LightningModule):
         self.val_metrics = AnomalyMetrics()
         self.test_metrics = AnomalyMetrics()
         self.val_auroc_history: list[float] = []
+        self._device_images: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._epoch_sums: dict = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -44,9 +46,16 @@ class ARAEModule(pl.LightningModule):
         return self.optimizer_factory(self.net.parameters())
 
     # -- training: inner maximisation, then outer minimisation ------------------------------------
+    def _train_images(self) -> torch.Tensor:
+        """The training set on this module's device, copied there once rather than every epoch."""
+        images = self.trainer.datamodule.train_images
+        if self._device_images is None or self._device_images[0] is not images:
+            self._device_images = (images, images.to(self.device, non_blocking=True))
+        return self._device_images[1]
+
     def on_train_epoch_start(self) -> None:
-        images = self.trainer.datamodule.train_images.to(self.device, non_blocking=True)
-        self.crafting.on_epoch_start(self.attack, self.net, images)
+        self._epoch_sums = {}
+        self.crafting.on_epoch_start(self.attack, self.net, self._train_images())
 
     def training_step(self, batch, batch_idx: int) -> None:
         x, index = batch
@@ -56,7 +65,18 @@ class ARAEModule(pl.LightningModule):
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(terms["loss"])
         optimizer.step()
-        self.log_dict({f"train/{k}": v.detach() for k, v in terms.items()}, on_step=False, on_epoch=True)
+        self._accumulate(terms, len(x))
+
+    def _accumulate(self, terms: dict[str, torch.Tensor], n: int) -> None:
+        """Batch-size-weighted sums kept on the device: no logging call and no host sync per step."""
+        for key, value in terms.items():
+            self._epoch_sums[key] = self._epoch_sums.get(key, 0.0) + value.detach() * n
+        self._epoch_sums["n"] = self._epoch_sums.get("n", 0) + n
+
+    def on_train_epoch_end(self) -> None:
+        sums = self._epoch_sums
+        if sums.get("n"):  # the same epoch means that log(on_epoch=True) would give, logged once
+            self.log_dict({f"train/{k}": v / sums["n"] for k, v in sums.items() if k != "n"})
 
     # -- evaluation: reconstruction error of the clean input, anomaly = positive ------------------
     def validation_step(self, batch, batch_idx: int) -> None:

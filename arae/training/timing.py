@@ -7,6 +7,8 @@ import time
 import pytorch_lightning as pl
 import torch
 
+from arae.errors import ConfigError
+
 
 def _sync(module: pl.LightningModule) -> None:
     if module.device.type == "cuda":
@@ -34,3 +36,23 @@ class EpochTimer(pl.Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._stop(pl_module)
+
+
+class TrainingBudget(EpochTimer):
+    """Stops `fit` after the epoch in which the training time (attack and optimiser steps, evaluation
+    excluded) reaches `seconds`: runs compared at equal compute rather than at equal epochs.
+
+    Use: `python train.py +callbacks.budget._target_=arae.training.TrainingBudget +callbacks.budget.seconds=120`
+    (with trainer.max_epochs high enough not to stop first).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        if float(seconds) <= 0:
+            raise ConfigError(f"the training budget must be > 0 seconds, got {seconds}")
+        self.budget = float(seconds)
+
+    def _stop(self, pl_module) -> None:
+        super()._stop(pl_module)
+        if sum(self.seconds) >= self.budget:
+            pl_module.trainer.should_stop = True

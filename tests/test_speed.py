@@ -1,0 +1,133 @@
+"""The speed work keeps the arithmetic: the fast PGD path, the attack precision flag, the training-time
+budget, the fast (FGSM-RS) attack, and the benchmark itself on tiny fake data."""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import REPO, TINY, run_train
+
+from arae.attacks import PGD, FGSMRandomStart, LatentDistance, LinfBall
+from arae.errors import ConfigError
+from arae.models import MLPAutoencoder
+from arae.training import EpochCrafting
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import bench  # noqa: E402
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return MLPAutoencoder((1, 8, 8), hidden_dims=(32, 16, 8))
+
+
+@pytest.fixture
+def batch():
+    torch.manual_seed(1)
+    x = torch.rand(32, 1, 8, 8)
+    x[:4], x[4:8] = 0.0, 1.0  # pixels at the edges of [0, 1], where clipping matters
+    return x
+
+
+class BallWithoutBox:
+    """The L-inf ball seen only through the generic interface (project the perturbation, then clip)."""
+
+    def __init__(self, eps):
+        self.inner = LinfBall(eps)
+        self.eps = eps
+
+    def random_start(self, x):
+        return self.inner.random_start(x)
+
+    def step(self, grad, step_size):
+        return self.inner.step(grad, step_size)
+
+    def project(self, delta):
+        return self.inner.project(delta)
+
+
+def test_box_projection_gives_the_generic_projections_examples(model, batch):
+    torch.manual_seed(3)
+    fast = PGD(LinfBall(0.2), LatentDistance(), steps=10)(model, batch)
+    torch.manual_seed(3)
+    generic = PGD(BallWithoutBox(0.2), LatentDistance(), steps=10)(model, batch)
+    assert torch.allclose(fast, generic, atol=1e-6)
+    assert (fast - batch).abs().max() <= 0.2 + 1e-6 and fast.min() >= 0 and fast.max() <= 1
+
+
+def test_hand_written_benchmark_pgd_is_the_frameworks_arithmetic(model, batch):
+    torch.manual_seed(4)
+    ours = PGD(LinfBall(0.2), LatentDistance(), steps=7)(model, batch)
+    torch.manual_seed(4)
+    hand = bench.hand_linf_pgd(model, batch.clone(), eps=0.2, steps=7, step_size=2.5 * 0.2 / 7)
+    assert torch.equal(ours, hand)
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_fgsm_random_start_is_one_large_step(model, batch):
+    attack = FGSMRandomStart(LinfBall(0.2), LatentDistance())
+    assert attack.steps == 1 and attack.step_size == pytest.approx(0.25) and attack.random_start
+    objective = LatentDistance()
+    reference = objective.reference(model, batch)
+    torch.manual_seed(5)
+    start = PGD(LinfBall(0.2), objective, steps=1, step_size=1e-12)(model, batch)
+    torch.manual_seed(5)
+    x_adv = attack(model, batch)
+    assert (x_adv - batch).abs().max() <= 0.2 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+    with torch.no_grad():
+        assert objective(model, x_adv, reference).sum() > objective(model, start, reference).sum()
+    with pytest.raises(ConfigError, match="step_factor"):
+        FGSMRandomStart(LinfBall(0.2), objective, step_factor=0)
+
+
+def test_bfloat16_crafting_stays_feasible_and_close(model, batch):
+    attack = PGD(LinfBall(0.2), LatentDistance(), steps=5)
+    exact, rounded = EpochCrafting(chunk_size=8), EpochCrafting(chunk_size=8, autocast="bfloat16")
+    torch.manual_seed(6)
+    exact.on_epoch_start(attack, model, batch)
+    torch.manual_seed(6)
+    rounded.on_epoch_start(attack, model, batch)
+    a, b = exact.adversarial(attack, model, batch, torch.arange(32)), rounded.adversarial(attack, model, batch, torch.arange(32))
+    assert b.dtype == torch.float32 and (b - batch).abs().max() <= 0.2 + 1e-6 and b.min() >= 0 and b.max() <= 1
+    assert (a - b).abs().mean() < 0.05  # a few sign flips at most, not a different attack
+    with pytest.raises(ConfigError, match="crafting.autocast"):
+        EpochCrafting(autocast="float8")
+
+
+def test_training_budget_stops_the_run_and_epoch_means_are_logged(fake_root, tmp_path):
+    budget = ["+callbacks.budget._target_=arae.training.TrainingBudget", "+callbacks.budget.seconds=1e-6"]
+    proc = run_train([*TINY, "trainer.max_epochs=5", "logger=csv", *budget], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = tmp_path.rglob("results.json")
+    results = json.loads(path.read_text())
+    assert results["epochs"] == 1 and len(results["epoch_seconds"]) == 1
+    rows = list(csv.DictReader((path.parent / "csv" / "metrics.csv").open()))
+    losses = [float(r["train/loss"]) for r in rows if r.get("train/loss")]
+    assert len(losses) == 1 and losses[0] > 0  # one epoch mean, logged once
+
+
+def test_bad_matmul_precision_is_one_clear_message(fake_root, tmp_path):
+    proc = run_train([*TINY, "matmul_precision=fast"], fake_root, tmp_path)
+    assert proc.returncode == 2
+    assert "matmul_precision must be one of highest, high, medium" in proc.stderr
+
+
+def test_benchmark_runs_on_tiny_data_and_writes_its_table(fake_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ARAE_DATA_DIR", str(fake_root))
+    monkeypatch.setattr(bench, "MATMUL_SIZE", 256)
+    payload = bench.main(["--attacks", "none", "linf", "--repeats", "1", "--out", str(tmp_path),
+                          "--overrides", "linf:attack.adversary.steps=2", "protocol.eval_batch_size=7"])
+    assert [r["attack"] for r in payload["rows"]] == ["none", "linf"]
+    for row in payload["rows"]:
+        assert row["framework_s"] > 0 and row["hand_s"] > 0 and row["floor_s"] > 0
+        assert len(row["framework_repeats_s"]) == 2  # warm-up + 1
+    none, linf = payload["rows"]
+    assert linf["epoch_gflop"] > none["epoch_gflop"]  # two attack steps cost FLOPs
+    assert payload["eval"]["images"] == 120 and payload["data"] == "mnist"
+    (written,) = Path(tmp_path).glob("*.json")
+    assert json.loads(written.read_text())["rows"][1]["hand_attack"] == "hand-written"
+    assert "fw/hand" in capsys.readouterr().out
