@@ -50,6 +50,10 @@ class FileSource:
     notes: list[str]
 
     def __init__(self, path: str | Path, image_size=None, mode: str = "RGB", interpolation: str = "area") -> None:
+        if path is None:
+            raise ConfigError(
+                f"dataset={self.name} needs the folder of images: set dataset.source.path=/path/to/images"
+            )
         if mode not in CHANNELS:
             raise ConfigError(f"dataset.source.mode {mode!r} is not supported; use one of {sorted(CHANNELS)}")
         self.path = Path(path).expanduser()
