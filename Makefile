@@ -33,6 +33,8 @@ test: $(STAMP) ## run the default test suite (fast; real-data tests skip when th
 test-slow: $(STAMP) ## run the slow tests only (longer real-data runs)
 	$(PY) -m pytest -q -m slow $(ARGS)
 
+include make/reproduce-data.mk
+
 clean: ## remove caches and run outputs of single runs (multirun_outputs/ is kept)
 	rm -rf .pytest_cache outputs lightning_logs wandb
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
