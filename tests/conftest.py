@@ -40,9 +40,17 @@ def image_root(fake_root) -> Path:
     return write_image_datasets(fake_root)
 
 
-def run_train(args: list[str], data_root: Path, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run `python train.py ARGS` as a user would, with outputs under `cwd`."""
-    env = {**os.environ, "ARAE_DATA_DIR": str(data_root), "WANDB_MODE": "disabled", "PYTHONUNBUFFERED": "1"}
+def run_train(
+    args: list[str], data_root: Path, cwd: Path, timeout: int = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run `python train.py ARGS` as a user would, with outputs under `cwd` (W&B disabled unless `env` says)."""
+    env = {
+        **os.environ,
+        "ARAE_DATA_DIR": str(data_root),
+        "WANDB_MODE": "disabled",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, str(REPO / "train.py"), *args],
         cwd=cwd,

@@ -98,3 +98,12 @@ def test_multirun_gives_one_result_per_job(fake_root, tmp_path):
     assert len(files) == 2
     runs = {json.loads(f.read_text())["run_name"] for f in files}
     assert runs == {"linf-mnist-c1-s0", "linf-mnist-c4_5-s0"}
+
+
+def test_wandb_logger_runs_offline_and_finishes(fake_root, tmp_path):
+    args = [*TINY, "trainer.max_epochs=1", "logger=wandb", "normal_class=2"]
+    proc = run_train(args, fake_root, tmp_path, env={"WANDB_MODE": "offline", "WANDB_SILENT": "true"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = results_files(tmp_path)
+    assert len(list((path.parent / "wandb").glob("offline-run-*"))) == 1
+    assert (path.parent / "csv" / "metrics.csv").exists()  # CSV is kept beside W&B

@@ -1,7 +1,27 @@
-"""Framework-free attacks: objects called as attack(model, x) -> x_adv, with no Lightning inside."""
+"""Framework-free attacks: objects called as attack(model, x) -> x_adv, with no Lightning inside.
 
-from arae.attacks.base import Attack, NoAttack, frozen
+An attack returns B samples for a batch of B, or k*B (k blocks of B, e.g. the union in `concat` mode);
+the training loss and the crafting schedules repeat the clean batch to match.
+"""
+
+from arae.attacks.base import Attack, NoAttack, copies, frozen
+from arae.attacks.noise import UniformNoise
 from arae.attacks.objectives import LatentDistance, ReconstructionError
-from arae.attacks.pgd import PGD, LinfBall
+from arae.attacks.pgd import PGD, L2Ball, LinfBall
+from arae.attacks.spatial import GridSpatial
+from arae.attacks.union import Union
 
-__all__ = ["Attack", "NoAttack", "frozen", "LatentDistance", "ReconstructionError", "PGD", "LinfBall"]
+__all__ = [
+    "Attack",
+    "NoAttack",
+    "frozen",
+    "copies",
+    "UniformNoise",
+    "LatentDistance",
+    "ReconstructionError",
+    "PGD",
+    "LinfBall",
+    "L2Ball",
+    "GridSpatial",
+    "Union",
+]

@@ -37,3 +37,11 @@ class NoAttack:
 
     def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return x
+
+
+def copies(x: torch.Tensor, x_adv: torch.Tensor) -> int:
+    """How many examples an attack made per clean sample: x_adv holds k blocks of len(x) samples."""
+    k, rest = divmod(x_adv.shape[0], x.shape[0])
+    if k < 1 or rest:
+        raise ValueError(f"an attack returned {x_adv.shape[0]} samples for a batch of {x.shape[0]}; expected a multiple")
+    return k

@@ -7,6 +7,8 @@ maximise. A new threat model is a new ball class and a config file.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import torch
 from torch import nn
 
@@ -18,6 +20,23 @@ def _positive(name: str, value: float) -> float:
     if value is None or float(value) <= 0:
         raise ConfigError(f"{name} must be > 0, got {value}; set it in the attack or dataset config")
     return float(value)
+
+
+class Ball(Protocol):
+    """Where a perturbation may go: how it starts, how it moves along a gradient, how it is brought back."""
+
+    eps: float
+
+    def random_start(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def step(self, grad: torch.Tensor, step_size: float) -> torch.Tensor: ...
+
+    def project(self, delta: torch.Tensor) -> torch.Tensor: ...
+
+
+def _per_sample_norm(t: torch.Tensor) -> torch.Tensor:
+    """L2 norm of each sample, shaped to broadcast against t."""
+    return t.flatten(1).norm(dim=1).view(-1, *([1] * (t.dim() - 1)))
 
 
 class LinfBall:
@@ -36,6 +55,27 @@ class LinfBall:
         return delta.clamp(-self.eps, self.eps)
 
 
+class L2Ball:
+    """{δ : ‖δ‖₂ ≤ eps} per sample: uniform random start inside the ball, steps along the per-sample
+    normalised gradient, projection by rescaling onto the ball."""
+
+    def __init__(self, eps: float) -> None:
+        self.eps = _positive("epsilon (L2 radius, dataset.l2_epsilon)", eps)
+
+    def random_start(self, x: torch.Tensor) -> torch.Tensor:
+        direction = torch.randn_like(x)
+        direction = direction / _per_sample_norm(direction).clamp_min(1e-12)
+        dim = x[0].numel()
+        radius = torch.rand(x.shape[0], *([1] * (x.dim() - 1)), device=x.device, dtype=x.dtype)
+        return direction * self.eps * radius.pow(1.0 / dim)  # r = eps·U^(1/d) is uniform in volume
+
+    def step(self, grad: torch.Tensor, step_size: float) -> torch.Tensor:
+        return step_size * grad / _per_sample_norm(grad).clamp_min(1e-12)
+
+    def project(self, delta: torch.Tensor) -> torch.Tensor:
+        return delta * (self.eps / _per_sample_norm(delta).clamp_min(1e-12)).clamp(max=1.0)
+
+
 class PGD:
     """Maximise `objective` over x + δ, δ in `ball`, x + δ in [0, 1].
 
@@ -45,7 +85,7 @@ class PGD:
 
     def __init__(
         self,
-        ball: LinfBall,
+        ball: Ball,
         objective,
         steps: int = 40,
         step_size: float | None = None,

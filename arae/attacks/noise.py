@@ -1,0 +1,25 @@
+"""The denoising autoencoder's corruption: random, not adversarial."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from arae.errors import ConfigError
+
+
+class UniformNoise:
+    """x + u, u ~ U[low, high] per pixel, clipped to [0, 1] (the paper's DAE baseline: U[0, 0.1]).
+
+    The model is not used: the loss still reconstructs the clean input from the noisy one.
+    """
+
+    def __init__(self, low: float = 0.0, high: float = 0.1) -> None:
+        if not float(low) < float(high):
+            raise ConfigError(f"noise bounds need low < high, got low={low}, high={high}; set them in conf/attack/noise.yaml")
+        self.low = float(low)
+        self.high = float(high)
+
+    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        noise = torch.empty_like(x).uniform_(self.low, self.high)
+        return (x + noise).clamp(0.0, 1.0)
