@@ -8,7 +8,9 @@ scaled by their own bit depth. EXIF orientation is applied first, so a file look
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +90,9 @@ def read_images(
     channels = CHANNELS.get(mode, 0)
     if not paths:
         return torch.empty((0, channels, *(size or (0, 0))), dtype=torch.uint8)
-    arrays = [read_image(p, mode, size, interpolation) for p in paths]
+    # Pillow decodes without holding the GIL: threads read many small files faster, in the same order.
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        arrays = list(pool.map(lambda p: read_image(p, mode, size, interpolation), paths))
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
         raise DataError(
