@@ -90,3 +90,14 @@ def test_bad_data_settings_give_one_clear_message(image_root, tmp_path, args, me
     assert proc.returncode != 0
     assert message in proc.stderr, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
+
+
+def test_unreadable_image_stops_the_run_naming_the_file(image_root, tmp_path):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(image_root / "brain_mri", root / "brain_mri")
+    (root / "brain_mri" / "no" / "3 no.jpg").write_bytes(b"not a jpeg")
+    proc = run_train([*ONE_EPOCH, "dataset=brain_mri", "dataset.source.image_size=16"], root, tmp_path)
+    assert proc.returncode == 2
+    assert "cannot read image" in proc.stderr and "3 no.jpg" in proc.stderr and "Traceback" not in proc.stderr
