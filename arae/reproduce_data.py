@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import statistics
-from collections import defaultdict
 from importlib import resources
 from pathlib import Path
 

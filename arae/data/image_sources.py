@@ -31,7 +31,7 @@ def _size(image_size: int | Sequence[int] | None) -> tuple[int, int] | None:
         return None
     size = (int(image_size), int(image_size)) if isinstance(image_size, int) else tuple(int(s) for s in image_size)
     if len(size) != 2 or min(size) <= 0:
-        raise ConfigError(f"dataset.image_size must be a positive int or [height, width], got {image_size}")
+        raise ConfigError(f"dataset.source.image_size must be a positive int or [height, width], got {image_size}")
     return size
 
 

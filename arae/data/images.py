@@ -97,6 +97,6 @@ def read_images(
     if len(shapes) > 1:
         raise DataError(
             f"images of different sizes {sorted(shapes)[:3]} under {Path(paths[0]).parent}; "
-            f"set dataset.image_size so that every image is resized to one size."
+            f"set dataset.source.image_size so that every image is resized to one size."
         )
     return torch.from_numpy(np.stack(arrays))

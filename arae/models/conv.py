@@ -62,7 +62,7 @@ class ConvAutoencoder(nn.Module):
         if height % DOWNSAMPLING or width % DOWNSAMPLING or min(height, width) < DOWNSAMPLING:
             raise ConfigError(
                 f"model=conv needs image sides that are multiples of {DOWNSAMPLING} (at least {DOWNSAMPLING}), "
-                f"got {height}x{width}; set dataset.image_size (e.g. 32, 64, 128 or 256)"
+                f"got {height}x{width}; set dataset.source.image_size (e.g. 32, 64, 128 or 256)"
             )
         if int(latent_dim) <= 0:
             raise ConfigError(f"model.latent_dim must be positive, got {latent_dim}")
