@@ -97,13 +97,34 @@ def table4(runs: list[dict]) -> tuple[list[str], list[list]]:
 def figure4(runs: list[dict]) -> tuple[list[str], list[list]]:
     header = ["tau", "classes", "epochs", "F1 at validation threshold (mean)", "std over classes", "best F1 on test (mean)", "paper"]
     rows = []
-    for tau in paper()["figure4"]["taus"]:
+    found = sorted({round(r["config"]["protocol"]["tau"], 6) for r in runs if r["config"]["protocol"].get("tau")})
+    for tau in found or paper()["figure4"]["taus"]:
         mine = [r for r in runs if abs(r["config"]["protocol"]["tau"] - tau) < 1e-9]
         at_val = [next((v for k, v in r["test"].items() if k.endswith("_at_val_threshold")), None) for r in mine]
         best = [next((v for k, v in r["test"].items() if k.endswith("_max")), None) for r in mine]
         mean, std = _mean_std(at_val)
         rows.append([f"{tau:g}", len(mine), _epochs(mine), mean, std, _mean_std(best)[0], None])
     return header, rows
+
+
+def _plot_figure4(rows: list[list], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = [(float(r[0]), r[3], r[4] or 0.0) for r in rows if r[3] is not None]
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    if points:
+        taus, f1, std = zip(*points)
+        ax.errorbar([100 * t for t in taus], f1, yerr=std, marker="o", capsize=3, label="ARAE (ours)")
+    ax.set_xlabel("normal share of the test set, tau (%)")
+    ax.set_ylabel("F1 (normal positive)")
+    ax.set_title("MNIST, protocol 1, threshold from validation", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 TABLES = {"table1": table1, "table3": table3, "table4": table4, "figure4": figure4}
@@ -124,6 +145,9 @@ def write_report(name: str, sweep: Path, out: Path | None = None) -> Path:
     lines += ["| " + " | ".join(_fmt(v) if isinstance(v, float) or v is None else str(v) for v in row) + " |" for row in rows]
     if failures:
         lines += ["", "Failed jobs:", *[f"- {f}" for f in failures]]
+    if name == "figure4":
+        _plot_figure4(rows, out / "figure4.png")
+        lines += ["", "Plot: figure4.png"]
     (out / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return out / f"{name}.md"

@@ -38,6 +38,7 @@ def test_table1_table4_and_figure4_reports(tmp_path):
     text = write_report("figure4", tmp_path / "f4").read_text()
     assert "| 0.5 | 2 | 3 | 0.800 | 0.100 | 1.000 | – |" in text
     assert (tmp_path / "f4" / "figure4.csv").read_text().startswith("tau,classes")
+    assert "| 0.6 |" not in text and (tmp_path / "f4" / "figure4.png").stat().st_size > 0
 
 
 def test_table3_from_a_real_tiny_sweep(image_root, tmp_path):
