@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow clean
+.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report
 
 help: ## list the targets
 	@echo "arae - adversarially robust autoencoders for novelty detection"
@@ -34,6 +34,34 @@ test: $(STAMP) ## run the default test suite (fast; real-data tests skip when th
 
 test-slow: $(STAMP) ## run the slow tests only (longer real-data runs)
 	$(PY) -m pytest -q -m slow $(ARGS)
+
+# Reproducing the paper's tables (README, "Reproducing the paper's tables"). Defaults are the paper's settings;
+# EPOCHS=N shortens every job, CLASSES=8 or CLASSES="8,'[4,5]'" runs only those normal classes, SEEDS=0,1,2
+# repeats each job per seed, JOBS=N runs N jobs at once on this machine (joblib launcher).
+EPOCHS ?=
+CLASSES ?=
+SEEDS ?=
+JOBS ?=
+SWEEP = $(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(CLASSES),normal_class=$(CLASSES)) \
+	$(if $(SEEDS),seed=$(SEEDS)) $(if $(JOBS),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)) $(ARGS)
+
+# $(1): the table, $(2): its experiments. Every multirun runs to its end (a failed job stops no other job;
+# completed jobs are skipped on a re-run), then the report; the exit status is 1 if any job failed.
+define reproduce
+	@status=0; \
+	for experiment in $(2); do $(PY) train.py -m +experiment=$$experiment $(SWEEP) || status=1; done; \
+	$(PY) -m arae.report multirun_outputs/$(1) --paper $(1) --strict || status=1; \
+	exit $$status
+endef
+
+reproduce-table6: $(STAMP) ## Table 6 (DAE, ARAE, ARAE-A, ARAE-R; MNIST classes and pairs) + report; EPOCHS= CLASSES= SEEDS= JOBS=
+	$(call reproduce,table6,table6 table6_pairs)
+
+reproduce-table2: $(STAMP) ## Table 2 (ARAE on MNIST and Fashion-MNIST, classes 0-9) + report; EPOCHS= CLASSES= SEEDS= JOBS=
+	$(call reproduce,table2,table2)
+
+report: $(STAMP) ## tables of every run under DIR (default multirun_outputs): DIR=... ARGS='--by attack,seed'
+	$(PY) -m arae.report $(or $(DIR),multirun_outputs) $(ARGS)
 
 include make/reproduce-data.mk
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from arae.pipeline import run_job, user_error
+from arae.resume import completed_results
 
 
 def print_summary(results: dict[str, Any], console: Console | None = None) -> None:
@@ -39,6 +40,10 @@ def run_from_hydra(cfg: DictConfig) -> float:
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     try:
+        done = completed_results(output_dir, cfg) if cfg.get("skip_completed") else None
+        if done is not None:
+            print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
+            return done["test"]["auroc"]
         results = run_job(cfg, output_dir)
     except Exception as err:
         problem = user_error(err)

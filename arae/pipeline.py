@@ -88,6 +88,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         "status": "completed",
         **describe(cfg, datamodule),
         "epochs": trainer.current_epoch,
+        "steps": trainer.global_step,
         "n_train": len(datamodule.train_images),
         "n_test": len(datamodule.test_labels),
         **getattr(datamodule, "report", dict)(),  # split sizes and data notes, where the protocol gives them

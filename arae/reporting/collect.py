@@ -1,0 +1,65 @@
+"""Every job under a folder of runs: the results.json it left, or the fact that it left none."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arae.results import RESULTS_FILE
+
+COMPLETED, FAILED, MISSING = "completed", "failed", "missing"
+
+
+@dataclass(frozen=True)
+class Job:
+    folder: Path
+    status: str  # completed | failed | missing
+    results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.results.get("run_name") or self.folder.name
+
+    @property
+    def error(self) -> str:
+        if self.status == MISSING:
+            return "no results.json: the job is still running, or was killed before it could write one"
+        return self.results.get("error", "")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A value by dotted key, looked up in results.json first and then in its resolved config."""
+        for source in (self.results, self.results.get("config") or {}):
+            value = _dotted(source, key)
+            if value is not None:
+                return value
+        return default
+
+
+def _dotted(mapping: Any, key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(mapping, dict) or part not in mapping:
+            return None
+        mapping = mapping[part]
+    return mapping
+
+
+def _read(path: Path) -> Job:
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        return Job(path.parent, FAILED, {"error": f"unreadable results.json: {err}"})
+    status = results.get("status")
+    return Job(path.parent, COMPLETED if status == COMPLETED else FAILED, results)
+
+
+def collect(root: Path) -> list[Job]:
+    """All jobs below `root`: one per results.json, plus one per Hydra job folder that has none."""
+    root = Path(root)
+    jobs = {p.parent: _read(p) for p in sorted(root.rglob(RESULTS_FILE)) if ".submitit" not in p.parts}
+    for hydra_dir in sorted(root.rglob(".hydra")):
+        folder = hydra_dir.parent
+        if folder not in jobs and ".submitit" not in folder.parts:
+            jobs[folder] = Job(folder, MISSING)
+    return [jobs[k] for k in sorted(jobs)]

@@ -1,0 +1,91 @@
+"""Reproduce sweeps end to end on tiny fake data: a parallel launcher, a failing job, resume, the report."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, TINY, run_train
+
+# Every variant at its full settings: on 40 training images per class an epoch takes about a second.
+TABLE6 = ["-m", "+experiment=table6", *(a for a in TINY if not a.startswith("attack.")), "trainer.max_epochs=1"]
+VARIANTS = {"noise": "DAE", "linf": "ARAE", "union": "ARAE-A", "linf_rec": "ARAE-R"}
+
+
+def results(root):
+    return {p.parent.name: json.loads(p.read_text()) for p in root.rglob("results.json")}
+
+
+def report(root, *args):
+    return subprocess.run([sys.executable, "-m", "arae.report", str(root), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_parallel_sweep_with_a_failure_then_resume_and_report(fake_root, tmp_path):
+    """The four variants of Table 6 for a class that exists and one that does not, two jobs at a time
+    through joblib: the good jobs complete in their own folders although pairs of them start in the same
+    second, the failing ones harm none of them; a re-run skips the completed jobs; the report sets the
+    paper's numbers beside ours and names the failures."""
+    sweep = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "normal_class=1,12"]
+    proc = run_train([*TABLE6, *sweep], fake_root, tmp_path)
+    assert proc.returncode != 0  # Hydra reports the failed jobs once all jobs have ended
+    table6 = tmp_path / "multirun_outputs" / "table6"
+    found = results(table6)
+    assert set(found) == {f"{a}-mnist-c{c}-s0" for a in VARIANTS for c in (1, 12)}
+    for attack in VARIANTS:
+        good, bad = found[f"{attack}-mnist-c1-s0"], found[f"{attack}-mnist-c12-s0"]
+        assert good["status"] == "completed" and good["attack"] == attack and good["normal_classes"] == [1]
+        assert bad["status"] == "failed" and "does not exist in mnist" in bad["error"]
+    assert (table6 / "epochs-1" / "union-mnist-c1-s0" / "results.json").exists()
+
+    first = {p: p.stat().st_mtime_ns for p in table6.rglob("results.json")}
+    proc = run_train([*TABLE6, "normal_class=1"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert all(f"skipped {a}-mnist-c1-s0" in proc.stdout for a in VARIANTS)
+    assert {p: p.stat().st_mtime_ns for p in table6.rglob("results.json")} == first
+
+    out = report(table6, "--paper", "table6", "--strict")
+    assert out.returncode == 1, out.stderr  # strict: jobs failed
+    assert "union-mnist-c12-s0" in out.stderr
+    md = (table6 / "table6.md").read_text()
+    assert "## Budget: 1 epoch(s) per job" in md and "## Failed jobs (4)" in md and "linf-mnist-c12-s0" in md
+    rows = {(r["method"], r["part"], r["normal_classes"]): r for r in csv.DictReader(open(table6 / "table6.csv"))}
+    paper_class1 = {"DAE": 99.9, "ARAE": 99.9, "ARAE-A": 99.7, "ARAE-R": 99.9}
+    for attack, method in VARIANTS.items():
+        row = rows[(method, "one normal class", "1")]
+        ours = 100 * found[f"{attack}-mnist-c1-s0"]["auroc_last_50"]["mean"]
+        assert float(row["ours_auroc"]) == pytest.approx(ours, abs=1e-3)
+        assert float(row["paper_auroc"]) == paper_class1[method]
+        assert float(row["diff"]) == pytest.approx(ours - paper_class1[method], abs=1e-3)
+        assert rows[(method, "one normal class", "0")]["ours_auroc"] == ""  # not run
+
+
+@pytest.mark.parametrize(
+    "launcher, field, value",
+    [
+        ("joblib", "n_jobs", "4"),
+        ("submitit_slurm", "partition", "gpu"),
+        ("submitit_slurm", "timeout_min", "30"),
+        ("ray", "ray.init.address", "auto"),
+    ],
+)
+def test_launcher_configs_compose(fake_root, tmp_path, launcher, field, value):
+    proc = run_train([f"hydra/launcher={launcher}", f"hydra.launcher.{field}={value}", "--cfg", "hydra",
+                      "-p", f"hydra.launcher.{field}"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1].endswith(value)
+    assert "deprecated" not in proc.stderr
+
+
+def test_reproduce_targets_pass_their_settings(tmp_path):
+    """`make reproduce-table6 EPOCHS= CLASSES= JOBS=` builds the multiruns and the report it should."""
+    env = {**os.environ, "MAKEFLAGS": ""}
+    cmd = ["make", "-n", "-C", str(REPO), "reproduce-table6", "EPOCHS=2", "CLASSES=8,'[4,5]'", "JOBS=3",
+           "PY=python3", "STAMP="]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60).stdout
+    assert "for experiment in table6 table6_pairs;" in out and "train.py -m +experiment=$experiment" in out
+    assert "trainer.max_epochs=2" in out and "normal_class=8,'[4,5]'" in out
+    assert "hydra/launcher=joblib hydra.launcher.n_jobs=3" in out
+    assert "-m arae.report multirun_outputs/table6 --paper table6" in out
