@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report
+.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report figures
 
 help: ## list the targets
 	@echo "arae - adversarially robust autoencoders for novelty detection"
@@ -62,6 +62,18 @@ reproduce-table2: $(STAMP) ## Table 2 (ARAE on MNIST and Fashion-MNIST, classes 
 
 report: $(STAMP) ## tables of every run under DIR (default multirun_outputs): DIR=... ARGS='--by attack,seed'
 	$(PY) -m arae.report $(or $(DIR),multirun_outputs) $(ARGS)
+
+# make figures: a small sweep of its own (DAE and ARAE, a few epochs), then every analysis of the paper.
+FIGURES_DIR ?= figures
+FIGURES_EPOCHS ?= 2
+FIGURES_CLASSES ?= 1,8
+FIGURES_CLASS ?= 8
+FIGURES_RUN := $(FIGURES_DIR)/$(shell date +%Y-%m-%d_%H-%M-%S)
+
+figures: $(STAMP) ## train DAE + ARAE on MNIST (FIGURES_CLASSES, FIGURES_EPOCHS epochs) and draw Table 5, Figures 1, 5, 6, 7 into figures/<time>/
+	$(PY) train.py -m variant=dae,arae normal_class=$(FIGURES_CLASSES) trainer.max_epochs=$(FIGURES_EPOCHS) \
+		trainer.enable_progress_bar=false hydra.sweep.dir=$(FIGURES_RUN) $(ARGS)
+	$(PY) -m arae.analysis all $(FIGURES_RUN) --normal-class $(FIGURES_CLASS) --out $(FIGURES_RUN)
 
 include make/reproduce-data.mk
 

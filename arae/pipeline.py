@@ -14,6 +14,7 @@ import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from arae.detector import DetectorExport
 from arae.errors import UserError
 from arae.results import RESULTS_FILE, write_json_atomic
 from arae.training import ARAELoss, ARAEModule, EpochTimer
@@ -58,6 +59,16 @@ def describe(cfg: DictConfig, datamodule) -> dict[str, Any]:
     }
 
 
+def detector_metadata(cfg: DictConfig, datamodule) -> dict[str, Any]:
+    """What a checkpoint needs besides its weights to be used as a detector (see arae.detector)."""
+    return {
+        **describe(cfg, datamodule),
+        "image_shape": list(datamodule.image_shape),
+        "model": OmegaConf.to_container(cfg.model, resolve=True),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+
+
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     """Train and test one detector; return (and write) its results."""
     started = time.perf_counter()
@@ -66,6 +77,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     source = instantiate(cfg.dataset.source)
     datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
     datamodule.setup("fit")  # data errors stop the run here, before any logger or trainer exists
+    calibration = instantiate(cfg.detector)
+    calibration_images = calibration.hold_out(datamodule, seed=int(cfg.seed))
     module = ARAEModule(
         net=instantiate(cfg.model, image_shape=datamodule.image_shape),
         attack=instantiate(cfg.attack.adversary),
@@ -75,7 +88,8 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         last_k=cfg.last_k,
     )
     timer = EpochTimer()
-    callbacks = [timer, *(instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None)]
+    export = DetectorExport(calibration, calibration_images, detector_metadata(cfg, datamodule))
+    callbacks = [timer, export, *(instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None)]
     trainer: pl.Trainer = instantiate(
         cfg.trainer, logger=_loggers(cfg) or False, callbacks=callbacks, default_root_dir=str(output_dir)
     )
@@ -95,6 +109,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         "test": {k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
         f"auroc_last_{cfg.last_k}": summary,
         "val_auroc_history": module.val_auroc_history,
+        "detector": calibration.threshold(module.net, calibration_images),
         "seconds_per_epoch": sum(timer.seconds) / epochs if epochs else None,
         "wall_seconds": time.perf_counter() - started,
         "output_dir": str(output_dir),

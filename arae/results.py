@@ -29,6 +29,9 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; results are for everyone to read
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(_clean(payload), handle, indent=2, sort_keys=False)

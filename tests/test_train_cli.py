@@ -107,3 +107,16 @@ def test_wandb_logger_runs_offline_and_finishes(fake_root, tmp_path):
     (path,) = results_files(tmp_path)
     assert len(list((path.parent / "wandb").glob("offline-run-*"))) == 1
     assert (path.parent / "csv" / "metrics.csv").exists()  # CSV is kept beside W&B
+
+
+def test_results_json_is_readable_like_any_new_file(tmp_path):
+    import os
+
+    from arae.results import write_json_atomic
+
+    path = write_json_atomic(tmp_path / "results.json", {"status": "completed", "auroc": float("nan")})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert json.loads(path.read_text()) == {"status": "completed", "auroc": None}
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary file left behind

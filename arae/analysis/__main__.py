@@ -1,0 +1,5 @@
+import sys
+
+from arae.analysis.cli import main
+
+sys.exit(main())

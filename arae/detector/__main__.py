@@ -1,0 +1,5 @@
+import sys
+
+from arae.detector.cli import main
+
+sys.exit(main())

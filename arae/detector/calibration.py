@@ -1,0 +1,80 @@
+"""The decision threshold, chosen on training-side normal images only (never on the test split)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from arae.errors import ConfigError
+from arae.scoring import anomaly_score
+
+
+def scores_of(net: nn.Module, images: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """Anomaly scores of `images` (moved batch by batch to the net's device), without gradients."""
+    device = next(net.parameters()).device
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            return torch.cat([anomaly_score(net, b.to(device)).cpu() for b in images.split(batch_size)])
+    finally:
+        net.train(was_training)
+
+
+def quantile_threshold(scores: torch.Tensor, normal_tpr: float) -> float:
+    """The smallest score s with at least `normal_tpr` of `scores` <= s: that share passes as normal."""
+    ordered = scores.double().sort().values
+    index = max(math.ceil(normal_tpr * len(ordered)) - 1, 0)
+    return float(ordered[index])
+
+
+class ThresholdCalibration:
+    """Where the threshold comes from and how strict it is.
+
+    `normal_tpr`: the share of calibration normals that must pass as normal; the threshold is that quantile
+    of their scores (score > threshold = anomaly). `holdout_fraction` = 0 calibrates on the training normals
+    themselves (the protocol's training set is untouched; the threshold is optimistic, as the model has
+    seen those images); > 0 keeps that share of the training normals out of training and calibrates on it.
+    """
+
+    def __init__(self, normal_tpr: float = 0.95, holdout_fraction: float = 0.0) -> None:
+        if not 0.0 < float(normal_tpr) <= 1.0:
+            raise ConfigError(f"detector.normal_tpr must be in (0, 1], got {normal_tpr}; e.g. detector.normal_tpr=0.95")
+        if not 0.0 <= float(holdout_fraction) < 1.0:
+            raise ConfigError(
+                f"detector.holdout_fraction must be in [0, 1), got {holdout_fraction}; "
+                "0 calibrates on the training normals, e.g. 0.1 holds out a tenth of them"
+            )
+        self.normal_tpr = float(normal_tpr)
+        self.holdout_fraction = float(holdout_fraction)
+
+    @property
+    def source(self) -> str:
+        return "held-out training normals" if self.holdout_fraction > 0 else "training normals"
+
+    def hold_out(self, datamodule, seed: int) -> torch.Tensor:
+        """The calibration images. With a hold-out they are removed from `datamodule.train_images`."""
+        images = datamodule.train_images
+        if self.holdout_fraction == 0:
+            return images
+        n_held = max(1, round(self.holdout_fraction * len(images)))
+        if n_held >= len(images):
+            raise ConfigError(
+                f"detector.holdout_fraction={self.holdout_fraction} leaves no training images out of "
+                f"{len(images)}; lower it"
+            )
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(int(seed)))
+        datamodule.train_images = images[order[n_held:]]
+        return images[order[:n_held]]
+
+    def threshold(self, net: nn.Module, images: torch.Tensor) -> dict:
+        scores = scores_of(net, images)
+        return {
+            "threshold": quantile_threshold(scores, self.normal_tpr),
+            "normal_tpr": self.normal_tpr,
+            "calibration": self.source,
+            "n_calibration": len(scores),
+            "holdout_fraction": self.holdout_fraction,
+        }
