@@ -81,6 +81,8 @@ bench: $(STAMP) ## seconds per epoch: framework vs hand-written loop vs compute 
 bench-fast-arae: $(STAMP) ## test AUROC of fast ARAE (linf_fast) vs 40-step linf at equal training time, MNIST 2 and 8
 	$(PY) benchmarks/fast_arae.py $(ARGS)
 
+include make/reproduce-data.mk
+
 clean: ## remove caches and run outputs of single runs (multirun_outputs/ is kept)
 	rm -rf .pytest_cache outputs lightning_logs wandb
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -14,6 +14,13 @@ def classes_tag(value) -> str:
     return "_".join(str(v) for v in value)
 
 
+def normal_tag(value, n_drawn=None) -> str:
+    """Run-name part for the normal classes: "c8", "c4_5", or "n4" when 4 classes are drawn at random."""
+    return f"n{n_drawn}" if n_drawn is not None else f"c{classes_tag(value)}"
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("classes_tag"):
         OmegaConf.register_new_resolver("classes_tag", classes_tag)
+    if not OmegaConf.has_resolver("normal_tag"):
+        OmegaConf.register_new_resolver("normal_tag", normal_tag)

@@ -125,6 +125,7 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         "steps": trainer.global_step,
         "n_train": len(datamodule.train_images),
         "n_test": len(datamodule.test_labels),
+        **getattr(datamodule, "report", dict)(),  # split sizes and data notes, where the protocol gives them
         "test": {k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
         f"auroc_last_{cfg.last_k}": summary,
         "val_auroc_history": module.val_auroc_history,

@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakedata import write_idx_dataset  # noqa: E402
+from fakeimages import write_image_datasets  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("ARAE_DATA_DIR", REPO / "data")).resolve()
@@ -31,6 +32,12 @@ def fake_root(tmp_path_factory) -> Path:
     write_idx_dataset(root, "MNIST")
     write_idx_dataset(root, "FashionMNIST")
     return root
+
+
+@pytest.fixture(scope="session")
+def image_root(fake_root) -> Path:
+    """`fake_root` plus tiny COIL-100, CIFAR-10 (pickles and a JPEG folder), Head CT and Brain MRI."""
+    return write_image_datasets(fake_root)
 
 
 def run_train(

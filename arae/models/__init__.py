@@ -1,3 +1,4 @@
+from arae.models.conv import ConvAutoencoder
 from arae.models.mlp import MLPAutoencoder
 
-__all__ = ["MLPAutoencoder"]
+__all__ = ["ConvAutoencoder", "MLPAutoencoder"]

@@ -1,0 +1,86 @@
+"""The image-file data sets, read from fake copies in their real layouts, and the protocols over them."""
+
+import pytest
+import torch
+
+from arae.data import HeldOutProtocol, ProtocolTwo, build_source
+from arae.errors import ConfigError, DataError
+from arae.models import ConvAutoencoder
+
+
+def test_coil_reads_what_exists_and_says_what_is_missing(image_root):
+    source = build_source("coil100", path=image_root / "coil-100", image_size=16)
+    images, labels = source.pooled()
+    assert images.shape == (79, 3, 16, 16) and images.dtype == torch.uint8
+    assert sorted(labels.unique().tolist()) == list(range(1, 11))  # class = object number - 1; obj1 absent
+    (note,) = source.notes
+    assert "79 of 7200" in note and "missing entirely: obj1, obj12" in note and "obj3 (65)" in note
+
+
+def test_coil_draw_uses_present_objects_and_protocol_two_refuses(image_root):
+    source = build_source("coil100", path=image_root / "coil-100", image_size=16)
+    for seed in range(6):
+        dm = HeldOutProtocol(source, normal_class=0, train_fraction=0.8, tau=0.5, n_normal=4, seed=seed)
+        dm.setup()
+        assert len(dm.normal_classes) == 4 and 0 not in dm.normal_classes
+        assert dm.report()["data_notes"]
+    with pytest.raises(DataError, match="obj1"):
+        HeldOutProtocol(source, normal_class=0, train_fraction=0.8, tau=0.5).setup()
+    with pytest.raises(ConfigError, match="protocol=p1"):
+        ProtocolTwo(source, normal_class=3).setup()
+
+
+def test_image_folder_classes_are_sorted_subfolders(image_root):
+    source = build_source("folder", path=image_root / "cifar10-jpg", image_size=32)
+    assert source.classes[0] == "airplane" and source.classes[8] == "ship"
+    images, labels = source.split(train=True)
+    assert images.shape == (80, 3, 32, 32) and labels.bincount().tolist() == [8] * 10
+    assert source.split(train=False)[0].shape[0] == 40
+
+
+def test_image_folder_missing_folder_says_what_to_set(tmp_path):
+    with pytest.raises(DataError, match="ARAE_DATA_DIR"):
+        build_source("folder", path=tmp_path / "nothing").split(train=True)
+
+
+def test_head_ct_labels_and_holdout(image_root):
+    source = build_source("head_ct", path=image_root / "head_ct", image_size=32)
+    images, labels = source.pooled()
+    assert images.shape == (20, 1, 32, 32) and labels[:10].eq(1).all() and labels[10:].eq(0).all()
+    dm = HeldOutProtocol(source, normal_class=0, train_fraction=0.9, tau=None, seed=0)
+    dm.setup()
+    assert len(dm.train_images) == 9 and dm.test_labels.tolist() == [0] + [1] * 10
+
+
+def test_head_ct_bad_labels_file_is_named(image_root, tmp_path):
+    import shutil
+
+    folder = tmp_path / "head_ct"
+    shutil.copytree(image_root / "head_ct", folder)
+    (folder / "labels.csv").write_text("id, hemorrhage\n0,1\n1,maybe\n")
+    with pytest.raises(DataError, match="labels.csv line 3"):
+        build_source("head_ct", path=folder).pooled()
+
+
+def test_brain_mri_mixed_files(image_root):
+    images, labels = build_source("brain_mri", path=image_root / "brain_mri", image_size=32).pooled()
+    assert images.shape == (20, 1, 32, 32) and labels.bincount().tolist() == [12, 8]
+
+
+def test_cifar_pickles(image_root):
+    source = build_source("cifar10", root=image_root, download=False)
+    images, labels = source.split(train=True)
+    assert images.shape == (100, 3, 32, 32) and len(labels) == 100
+    missing = build_source("cifar10", root=image_root / "nowhere", download=False)
+    with pytest.raises(DataError, match="cifar10_jpg"):
+        missing.split(train=True)
+
+
+def test_conv_autoencoder_shapes_and_size_check():
+    for shape in [(3, 32, 32), (1, 128, 128), (1, 16, 48)]:
+        net = ConvAutoencoder(shape, latent_dim=20)
+        x = torch.rand(2, *shape)
+        assert net.encode(x).shape == (2, 20) and net(x).shape == x.shape
+        assert 0 <= net(x).min() and net(x).max() <= 1
+    with pytest.raises(ConfigError, match="multiples of 16"):
+        ConvAutoencoder((1, 28, 28))
