@@ -11,13 +11,13 @@ import csv
 import logging
 import pickle
 import re
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from arae.data.download import download_or_explain
 from arae.data.images import CHANNELS, is_image, read_images
 from arae.data.registry import register_source
 from arae.errors import ConfigError, DataError
@@ -298,19 +298,9 @@ class CIFAR10:
             f"cifar10 is missing from {self.root / self.folder} (looked for {', '.join(missing)}). Set ARAE_DATA_DIR "
             f"to a folder holding {self.folder}/, or use dataset=cifar10_jpg for a folder of JPEGs"
         )
-        if not self.download:
-            raise DataError(hint + ".")
         import torchvision.datasets as tvd
 
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(20)
-        try:
-            tvd.CIFAR10(str(self.root), train=True, download=True)
-        except Exception as err:
-            last = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-            raise DataError(f"{hint}, or connect to the internet (the download failed: {last}).") from err
-        finally:
-            socket.setdefaulttimeout(previous)
+        download_or_explain(hint, self.download, lambda: tvd.CIFAR10(str(self.root), train=True, download=True))
 
     def _batch(self, name: str) -> Split:
         path = self.root / self.folder / name

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from arae.data.download import download_or_explain
 from arae.data.idx import read_idx
 from arae.data.registry import register_source
 from arae.errors import DataError
 
 Split = tuple[torch.Tensor, torch.Tensor]
-
-
-def _last_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[-1] if lines else type(err).__name__
 
 
 class IdxSource:
@@ -61,22 +56,13 @@ class IdxSource:
             f"{self.name} is missing from {self.raw_dir} (looked for {', '.join(missing)}). "
             f"Set ARAE_DATA_DIR to a folder that holds {self.folder}/raw/ with the IDX files"
         )
-        if not self.download:
-            raise DataError(hint + ".")
         import torchvision.datasets as tvd
 
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(20)
-        try:
+        def fetch() -> None:
             getattr(tvd, self.folder)(str(self.root), train=True, download=True)
             getattr(tvd, self.folder)(str(self.root), train=False, download=True)
-        except Exception as err:  # no network, a mirror down, a read-only folder: all the same to the user
-            raise DataError(
-                f"{hint}, or connect to the internet so torchvision can download it there "
-                f"(the download failed: {_last_line(err)})."
-            ) from err
-        finally:
-            socket.setdefaulttimeout(previous)
+
+        download_or_explain(hint, self.download, fetch)
 
     def split(self, train: bool) -> Split:
         self._fetch()
