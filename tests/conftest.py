@@ -25,6 +25,17 @@ TINY = [
 ]
 
 
+@pytest.fixture
+def model():
+    """A small seeded MLP autoencoder on 1x8x8 images, for attack and speed tests."""
+    import torch
+
+    from arae.models import MLPAutoencoder
+
+    torch.manual_seed(0)
+    return MLPAutoencoder((1, 8, 8), hidden_dims=(32, 16, 8))
+
+
 @pytest.fixture(scope="session")
 def fake_root(tmp_path_factory) -> Path:
     """A data root holding tiny MNIST and Fashion-MNIST in torchvision's raw IDX layout."""

@@ -23,17 +23,10 @@ from arae.attacks import (
 )
 from arae.config import register_resolvers
 from arae.errors import ConfigError
-from arae.models import MLPAutoencoder
 from arae.training import ARAELoss, BatchCrafting, EpochCrafting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ATTACK_CONFIGS = sorted(p.stem for p in (CONF / "attack").glob("*.yaml"))
-
-
-@pytest.fixture
-def model():
-    torch.manual_seed(0)
-    return MLPAutoencoder((1, 8, 8), hidden_dims=(32, 16, 8))
 
 
 @pytest.fixture

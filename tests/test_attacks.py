@@ -3,13 +3,6 @@ import torch
 
 from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack, ReconstructionError
 from arae.errors import ConfigError
-from arae.models import MLPAutoencoder
-
-
-@pytest.fixture
-def model():
-    torch.manual_seed(0)
-    return MLPAutoencoder((1, 8, 8), hidden_dims=(32, 16, 8))
 
 
 @pytest.fixture

@@ -12,17 +12,10 @@ from conftest import REPO, TINY, run_train
 
 from arae.attacks import PGD, FGSMRandomStart, LatentDistance, LinfBall
 from arae.errors import ConfigError
-from arae.models import MLPAutoencoder
 from arae.training import EpochCrafting
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import bench  # noqa: E402
-
-
-@pytest.fixture
-def model():
-    torch.manual_seed(0)
-    return MLPAutoencoder((1, 8, 8), hidden_dims=(32, 16, 8))
 
 
 @pytest.fixture
