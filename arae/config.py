@@ -19,7 +19,14 @@ def normal_tag(value, n_drawn=None) -> str:
     return f"n{n_drawn}" if n_drawn is not None else f"c{classes_tag(value)}"
 
 
+def first_set(*values):
+    """The first value that is not null: `${first_set:${crafting.autocast},float32}` names a default."""
+    return next((v for v in values if v is not None), None)
+
+
 def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("first_set"):
+        OmegaConf.register_new_resolver("first_set", first_set)
     if not OmegaConf.has_resolver("classes_tag"):
         OmegaConf.register_new_resolver("classes_tag", classes_tag)
     if not OmegaConf.has_resolver("normal_tag"):
