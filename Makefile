@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report figures bench bench-fast-arae
+.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report figures bench bench-fast-arae fidelity
 
 help: ## list the targets
 	@echo "arae - adversarially robust autoencoders for novelty detection"
@@ -59,6 +59,16 @@ reproduce-table6: $(STAMP) ## Table 6 (DAE, ARAE, ARAE-A, ARAE-R; MNIST classes 
 
 reproduce-table2: $(STAMP) ## Table 2 (ARAE on MNIST and Fashion-MNIST, classes 0-9) + report; EPOCHS= CLASSES= SEEDS= JOBS=
 	$(call reproduce,table2,table2)
+
+# The fidelity study (docs/fidelity.md): DAE vs ARAE on MNIST, classes 3 and 8, seeds 0-2, 350 epochs, the
+# paper's settings; ARGS= picks a series (e.g. ARGS='crafting=batch dataset.pgd_steps=10'). One job per core
+# unless JOBS= says otherwise. Finished jobs are skipped on a re-run; the report covers every series run so far.
+FIDELITY_DIR ?= studies/fidelity
+fidelity: $(STAMP) ## fidelity study DAE vs ARAE (MNIST 3, 8; 3 seeds) + docs/fidelity.md; EPOCHS= CLASSES= SEEDS= JOBS= ARGS=
+	@status=0; \
+	$(PY) train.py -m +experiment=fidelity $(SWEEP) $(if $(JOBS),,hydra/launcher=joblib hydra.launcher.n_jobs=$(shell nproc)) || status=1; \
+	$(PY) -m arae.reporting.fidelity $(FIDELITY_DIR) --out docs || status=1; \
+	exit $$status
 
 report: $(STAMP) ## tables of every run under DIR (default multirun_outputs): DIR=... ARGS='--by attack,seed'
 	$(PY) -m arae.report $(or $(DIR),multirun_outputs) $(ARGS)

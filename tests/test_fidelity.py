@@ -1,0 +1,135 @@
+"""The fidelity report: confidence intervals, paired differences, budgets and the verdict, on made-up runs."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from arae.reporting import fidelity
+from arae.results import write_json_atomic
+
+EPOCH = "arae.training.EpochCrafting"
+BATCH = "arae.training.BatchCrafting"
+
+
+def write_run(root, attack, normal_class, seed, curve, crafting=EPOCH, steps=40, epochs=None):
+    config = {
+        "crafting": {"_target_": crafting, "autocast": None},
+        "attack": {"name": attack, "adversary": {"steps": steps} if attack != "noise" else {}},
+        "model": {"activation": "sigmoid", "output_activation": "sigmoid"},
+        "dataset": {"batch_size": 256},
+        "optimizer": {"lr": 1e-3},
+    }
+    results = {
+        "status": "completed", "attack": attack, "normal_classes": [normal_class], "seed": seed,
+        "val_auroc_history": list(curve), "seconds_per_epoch": 1.0, "config": config,
+    }
+    if epochs is not None:
+        results["val_auroc_epochs"] = list(epochs)
+    folder = root / f"{attack}-{crafting[-13:]}-{steps}-c{normal_class}-s{seed}"
+    folder.mkdir(parents=True)
+    write_json_atomic(folder / "results.json", results)
+
+
+def test_estimate_matches_scipy_t_interval():
+    stats = pytest.importorskip("scipy.stats")
+    values = [0.91, 0.88, 0.93, 0.90]
+    est = fidelity.estimate(values)
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=est.mean, scale=stats.sem(values))
+    assert est.n == 4
+    assert est.low == pytest.approx(low, abs=1e-4) and est.high == pytest.approx(high, abs=1e-4)
+    assert fidelity.estimate([0.5]).half is None
+    assert fidelity.estimate([]) is None
+
+
+def test_last_mean_at_a_shorter_budget_reads_the_first_epochs():
+    run = fidelity.Run("ARAE", (), "8", 0, tuple(range(1, 201)), tuple(e / 1000 for e in range(1, 201)), None)
+    assert run.last_mean(100) == pytest.approx(sum(range(51, 101)) / 50 / 1000)
+    assert run.at(120) == pytest.approx(0.120)
+    assert run.last_mean(300) is None and run.at(300) is None
+    assert run.peak() == (200, 0.2)
+
+
+def test_a_sparse_history_uses_its_evaluated_epochs(tmp_path):
+    epochs = [5, 10, 15, 20, 21, 22, 23, 24, 25]
+    write_run(tmp_path, "linf", 8, 0, [0.1 * i for i in range(len(epochs))], epochs=epochs)
+    (run,) = fidelity.load_runs(tmp_path)
+    assert run.length == 25
+    assert run.at(17) == pytest.approx(0.2)  # epoch 15's value
+    assert run.last_mean(25, k=5) == pytest.approx((0.4 + 0.5 + 0.6 + 0.7 + 0.8) / 5)
+
+
+def study(tmp_path, arae_offset):
+    """DAE and ARAE (two schedules) on class 8, three seeds; ARAE per-epoch = DAE + arae_offset."""
+    for seed in range(3):
+        noise = 0.002 * seed
+        dae = [0.80 + 0.0005 * e + noise for e in range(120)]
+        write_run(tmp_path, "noise", 8, seed, dae)
+        write_run(tmp_path, "linf", 8, seed, [v + arae_offset + 0.001 * seed for v in dae])
+        write_run(tmp_path, "linf", 8, seed, [v + 0.01 for v in dae], crafting=BATCH)
+    return fidelity.load_runs(tmp_path)
+
+
+def test_paired_gap_verdict_and_factor_comparison(tmp_path):
+    runs = study(tmp_path, arae_offset=0.03)
+    grouped = fidelity.series_of(runs)
+    assert set(grouped) == {("8", "DAE"), ("8", "ARAE (per-epoch, 40 steps)"), ("8", "ARAE (per-batch, 40 steps)")}
+    _, _, verdicts = fidelity.gap_rows(grouped)
+    by_series = {v.series: v for v in verdicts}
+    epoch = by_series["ARAE (per-epoch, 40 steps)"]
+    assert epoch.budget == 120
+    assert epoch.diff.mean == pytest.approx(0.031, abs=1e-9)  # 0.03 + mean of 0.001 * seed
+    assert epoch.diff.n == 3 and epoch.holds is True and "ARAE ahead" in epoch.outcome
+    assert epoch.paper_diff == pytest.approx(0.924 - 0.891)
+    batch = by_series["ARAE (per-batch, 40 steps)"]
+    assert batch.diff.half == pytest.approx(0.0, abs=1e-12) and batch.holds is True
+    rows = "\n".join(fidelity.factor_rows(grouped))
+    assert "| 8 | schedule | ARAE (per-batch, 40 steps) − ARAE (per-epoch, 40 steps) | 3 | 120 | -2.1 ± 0.2 |" in rows
+
+
+def test_a_worse_arae_is_called_so(tmp_path):
+    runs = study(tmp_path, arae_offset=-0.02)
+    _, _, verdicts = fidelity.gap_rows(fidelity.series_of(runs))
+    verdict = next(v for v in verdicts if "per-epoch" in v.series)
+    assert verdict.holds is False and "DAE ahead" in verdict.outcome
+
+
+def test_report_is_written_with_its_figure(tmp_path):
+    study(tmp_path / "runs", arae_offset=0.03)
+    assert fidelity.main([str(tmp_path / "runs"), "--out", str(tmp_path / "docs")]) == 0
+    text = (tmp_path / "docs" / "fidelity.md").read_text()
+    assert "ARAE ahead" in text and "| 8 | DAE | 3 | 120 |" in text
+    assert "fidelity/class_8.png" in text
+    png = tmp_path / "docs" / "fidelity" / "class_8.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert "50: +3.1" in text  # the gap read at a shorter budget
+
+
+def test_an_empty_folder_is_an_error(tmp_path, capsys):
+    assert fidelity.main([str(tmp_path)]) == 2
+    assert "no completed run" in capsys.readouterr().err
+
+
+def test_fidelity_sweep_then_report_end_to_end(fake_root, tmp_path):
+    """`+experiment=fidelity` at a tiny budget: DAE and ARAE on one class and two seeds land in folders
+    named by their settings, and the report is built from their results.json."""
+    from conftest import REPO, TINY, run_train
+
+    tiny = [a for a in TINY if not a.startswith(("trainer.max_epochs", "attack.adversary.steps"))]
+    args = ["-m", "+experiment=fidelity", *tiny, "trainer.max_epochs=3", "dataset.pgd_steps=2",
+            "normal_class=1", "seed=0,1"]
+    proc = run_train(args, fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    study = tmp_path / "studies" / "fidelity"
+    folders = sorted(str(p.parent.relative_to(study)) for p in study.rglob("results.json"))
+    assert folders == [f"epoch-float32-pgd2-sigmoid-e3/{a}-mnist-c1-s{s}" for a in ("linf", "noise") for s in (0, 1)]
+    out = tmp_path / "docs"
+    report = subprocess.run([sys.executable, "-m", "arae.reporting.fidelity", str(study), "--out", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    text = (out / "fidelity.md").read_text()
+    assert "| 1 | ARAE (per-epoch, 2 steps, batch 64) − DAE (batch 64) | 2 | 3 |" in text
+    assert (out / "fidelity" / "class_1.png").exists()
