@@ -81,3 +81,19 @@ def test_non_positive_epsilon_is_refused(eps):
 
 def test_no_attack_is_identity(model, batch):
     assert NoAttack()(model, batch) is batch
+
+
+def test_bf16_attack_warns_on_a_cpu_without_native_bf16(model, caplog, monkeypatch):
+    import logging
+
+    from arae.training import crafting
+
+    monkeypatch.setattr(crafting, "cpu_has_fast_bf16", lambda: False)
+    craft = crafting.BatchCrafting(autocast="bfloat16")
+    attack = PGD(LinfBall(0.1), LatentDistance(), steps=1)
+    x = torch.rand(4, 1, 8, 8)
+    with caplog.at_level(logging.WARNING, logger=crafting.__name__):
+        out = craft.adversarial(attack, model, x, torch.arange(4))
+        craft.adversarial(attack, model, x, torch.arange(4))
+    assert out.dtype == torch.float32 and out.shape == x.shape
+    assert len([r for r in caplog.records if "without native bfloat16" in r.message]) == 1  # once per run
