@@ -185,6 +185,10 @@ def write_report(name: str, sweep: Path, out: Path | None = None) -> Path:
     lines += ["| " + " | ".join(_fmt(v) if isinstance(v, float) or v is None else str(v) for v in row) + " |" for row in rows]
     if failures:
         lines += ["", "Failed jobs:", *[f"- {f}" for f in failures]]
+    if name == "table5":
+        attacks = sorted({(m["steps"], m["objective"]) for m in robustness_reports(sweep)})
+        lines += ["", "Attack: L-inf PGD on the normal test images, step 2.5 eps / steps, random start; "
+                  + "; ".join(f"{steps} steps, objective `{objective}`" for steps, objective in attacks) + "."]
     if name == "figure4":
         _plot_figure4(rows, out / "figure4.png")
         lines += ["", "Plot: figure4.png"]

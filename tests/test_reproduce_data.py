@@ -1,9 +1,13 @@
 """The Table 1/3/4 and Figure 4 reports: ours beside the paper's, failures listed, from results.json files."""
 
 import json
+import os
+import subprocess
+import sys
 
+import pytest
 import torch
-from conftest import TINY, run_train
+from conftest import REPO, TINY, run_train
 
 from arae.evaluation import best_threshold, oriented
 from arae.reproduce_data import paper, write_report
@@ -79,3 +83,38 @@ def test_table3_from_a_real_tiny_sweep(image_root, tmp_path):
     f1 = [r["test"]["f1_anomaly_max"] for r in results]  # the default: the paper's anomaly positive
     assert all("f1_normal_max" not in r["test"] for r in results)
     assert row.split(" | ")[6] == f"{sum(f1) / len(f1):.3f}"
+
+
+def test_table5_sets_each_model_beside_the_papers(tmp_path):
+    models = []
+    for i, (name, attacked) in enumerate([("ARAE", 0.8), ("ARAE", 0.6), ("DAE", 0.3)]):
+        run = tmp_path / f"run{i}"
+        fake_result(run, dataset="mnist", normal_classes=[8], epochs=5)
+        results = {"clean": {"auroc": 0.9}, "eps=0.05": {"auroc": attacked}, "eps=0.1": {"auroc": attacked / 2}}
+        models.append({"name": name, "checkpoint": str(run / "checkpoints" / "last.ckpt"), "steps": 40,
+                       "objective": "score", "results": results})
+    write_json_atomic(tmp_path / "robustness.json", {"models": models})
+    text = write_report("table5", tmp_path).read_text()
+    assert "| ARAE | 0.05 | 2 | 5 | 0.900 | 0.700 | 0.100 | 0.860 | 0.560 |" in text
+    assert "| ARAE | 0.1 | 2 | 5 | 0.900 | 0.350 | 0.050 | 0.760 | 0.170 |" in text
+    assert "| DAE | 0.05 | 1 | 5 | 0.900 | 0.300 | 0.000 | – | 0.560 |" in text
+    assert "40 steps, objective `score`" in text
+
+
+@pytest.mark.slow
+def test_reproduce_table5_end_to_end(fake_root, tmp_path):
+    """`make reproduce-table5` at a tiny budget: trains ARAE on (fake) MNIST 8, attacks its normal test
+    images, and sets the AUROC beside the paper's."""
+    out = tmp_path / "table5"
+    env = {**os.environ, "ARAE_DATA_DIR": str(fake_root), "WANDB_MODE": "disabled"}
+    make = ["make", "-s", "-C", str(REPO), "reproduce-table5", f"PY={sys.executable}", "STAMP=", "EPOCHS=1",
+            "ATTACK_STEPS=2", f"DATA_DIR={out}", "ARGS=attack.adversary.steps=2 dataset.batch_size=64"]
+    proc = subprocess.run(make, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (model,) = json.loads((out / "robustness.json").read_text())["models"]
+    assert model["name"] == "ARAE" and model["steps"] == 2
+    text = (out / "table5.md").read_text()
+    for eps, paper_arae, paper_lsa in [("0.05", "0.860", "0.560"), ("0.1", "0.760", "0.170")]:
+        ours = model["results"][f"eps={eps}"]["auroc"]
+        clean = model["results"]["clean"]["auroc"]
+        assert f"| ARAE | {eps} | 1 | 1 | {clean:.3f} | {ours:.3f} | 0.000 | {paper_arae} | {paper_lsa} |" in text
