@@ -211,7 +211,8 @@ def test_make_figures_end_to_end(fake_root, tmp_path):
 
     env = {**os.environ, "ARAE_DATA_DIR": str(fake_root), "WANDB_MODE": "disabled"}
     make = ["make", "-s", "-C", str(REPO), "figures", f"PY={sys.executable}", "STAMP=", f"FIGURES_DIR={tmp_path}",
-            "FIGURES_EPOCHS=1", "FIGURES_CLASSES=8", "ARGS=dataset.batch_size=64"]
+            "FIGURES_EPOCHS=1", "FIGURES_CLASSES=8", "ARGS=dataset.batch_size=64 num_threads=1",
+            "FIGURES_ANALYZE_ARGS=--steps 2 --descent-steps 5 --starts 2 --n-images 1"]
     proc = subprocess.run(make, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
