@@ -73,17 +73,25 @@ fidelity: $(STAMP) ## fidelity study DAE vs ARAE (MNIST 3, 8; 3 seeds) + docs/fi
 report: $(STAMP) ## tables of every run under DIR (default multirun_outputs): DIR=... ARGS='--by attack,seed'
 	$(PY) -m arae.report $(or $(DIR),multirun_outputs) $(ARGS)
 
-# make figures: a small sweep of its own (DAE and ARAE, a few epochs), then every analysis of the paper.
+# make figures: a small sweep of its own, then every analysis of the paper. DAE and ARAE on FIGURES_CLASSES
+# (Figures 5, 6, 7, Table 5), ARAE-A on FIGURES_CLASS only (Figure 1: DAE beside ARAE-A, anomalous inputs
+# of class FIGURES_ANOMALOUS_CLASS, as in the paper: models of 8s shown 1s). FIGURES_ANALYZE_ARGS= adds
+# arae-analyze options (e.g. --steps 10 --descent-steps 100).
 FIGURES_DIR ?= figures
 FIGURES_EPOCHS ?= 2
 FIGURES_CLASSES ?= 1,8
 FIGURES_CLASS ?= 8
+FIGURES_ANOMALOUS_CLASS ?= 1
+FIGURES_ANALYZE_ARGS ?=
 FIGURES_RUN := $(FIGURES_DIR)/$(shell date +%Y-%m-%d_%H-%M-%S)
 
-figures: $(STAMP) ## train DAE + ARAE on MNIST (FIGURES_CLASSES, FIGURES_EPOCHS epochs) and draw Table 5, Figures 1, 5, 6, 7 into figures/<time>/
+figures: $(STAMP) ## train DAE, ARAE (FIGURES_CLASSES) and ARAE-A (FIGURES_CLASS) on MNIST, FIGURES_EPOCHS epochs; draw Table 5, Figures 1, 5, 6, 7 into figures/<time>/
 	$(PY) train.py -m variant=dae,arae normal_class=$(FIGURES_CLASSES) trainer.max_epochs=$(FIGURES_EPOCHS) \
-		trainer.enable_progress_bar=false hydra.sweep.dir=$(FIGURES_RUN) $(ARGS)
-	$(PY) -m arae.analysis all $(FIGURES_RUN) --normal-class $(FIGURES_CLASS) --out $(FIGURES_RUN)
+		trainer.enable_progress_bar=false hydra.sweep.dir=$(FIGURES_RUN)/dae_arae $(ARGS)
+	$(PY) train.py -m variant=arae_a normal_class=$(FIGURES_CLASS) trainer.max_epochs=$(FIGURES_EPOCHS) \
+		trainer.enable_progress_bar=false hydra.sweep.dir=$(FIGURES_RUN)/arae_a $(ARGS)
+	$(PY) -m arae.analysis all $(FIGURES_RUN) --normal-class $(FIGURES_CLASS) --anomalous-class $(FIGURES_ANOMALOUS_CLASS) \
+		--out $(FIGURES_RUN) $(FIGURES_ANALYZE_ARGS)
 
 bench: $(STAMP) ## seconds per epoch: framework vs hand-written loop vs compute floor (< 10 min); writes benchmarks/results/
 	$(PY) benchmarks/bench.py $(ARGS)

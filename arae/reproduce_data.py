@@ -1,15 +1,17 @@
-"""Reports of the `make reproduce-table1/3/4/figure4` sweeps: our numbers beside the paper's.
+"""Reports of the `make reproduce-table1/3/4/5/figure4` sweeps: our numbers beside the paper's.
 
     python -m arae.reproduce_data table3 SWEEP_DIR [--out DIR]
 
-reads every results.json under SWEEP_DIR (failed jobs are listed, never dropped silently) and writes
-DIR/<table>.md and DIR/<table>.csv (DIR defaults to SWEEP_DIR).
+reads every results.json under SWEEP_DIR (failed jobs are listed, never dropped silently; Table 5 also
+reads the robustness.json files `arae-analyze robustness` wrote there) and writes DIR/<table>.md and
+DIR/<table>.csv (DIR defaults to SWEEP_DIR).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import statistics
 from importlib import resources
 from pathlib import Path
@@ -19,8 +21,16 @@ import yaml
 from arae.results import RESULTS_FILE, read_results
 
 
+PAPER_FILE = "paper_tables_1_3_4_5.yaml"
+
+# The F1 each report reads: the paper takes the anomaly as positive except in Figure 4.
+TABLE3_F1 = "f1_anomaly_max"
+FIGURE4_F1 = "f1_normal_at_val_threshold"
+FIGURE4_BEST_F1 = "f1_normal_max"
+
+
 def paper() -> dict:
-    return yaml.safe_load(resources.files("arae.reference").joinpath("paper_tables_1_3_4.yaml").read_text())
+    return yaml.safe_load(resources.files("arae.reference").joinpath(PAPER_FILE).read_text())
 
 
 def load_runs(sweep: Path) -> tuple[list[dict], list[str]]:
@@ -49,7 +59,7 @@ def _epochs(runs: list[dict]) -> str:
     return ", ".join(str(e) for e in sorted({r["epochs"] for r in runs})) or "–"
 
 
-def table1(runs: list[dict]) -> tuple[list[str], list[list]]:
+def table1(runs: list[dict], sweep: Path) -> tuple[list[str], list[list]]:
     ref = paper()["table1"]["rows"]
     header = ["dataset", "runs", "epochs", "AUROC (last epoch)", "AUROC mean last 50", "std last 50",
               "paper AUROC", "paper std last 50"]
@@ -63,8 +73,9 @@ def table1(runs: list[dict]) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def table3(runs: list[dict]) -> tuple[list[str], list[list]]:
-    header = ["n", "tau", "draws", "epochs", "AUROC mean", "AUROC std", "F1 mean", "F1 std", "paper AUROC", "paper F1"]
+def table3(runs: list[dict], sweep: Path) -> tuple[list[str], list[list]]:
+    header = ["n", "tau", "draws", "epochs", "AUROC mean", "AUROC std", "F1 (anomaly positive) mean", "F1 std",
+              "paper AUROC", "paper F1"]
     rows = []
     for published in paper()["table3"]["rows"]:
         mine = [
@@ -73,14 +84,13 @@ def table3(runs: list[dict]) -> tuple[list[str], list[list]]:
             and abs(r["config"]["protocol"]["tau"] - published["tau"]) < 1e-9
         ]
         auroc, auroc_std = _mean_std([r["test"]["auroc"] for r in mine])
-        positive = next((k for k in (mine[0]["test"] if mine else {}) if k.endswith("_max")), None)
-        f1, f1_std = _mean_std([r["test"].get(positive) for r in mine]) if positive else (None, None)
+        f1, f1_std = _mean_std([r["test"].get(TABLE3_F1) for r in mine])
         rows.append([published["n_normal"], f"{published['tau']:g}", len(mine), _epochs(mine), auroc, auroc_std, f1, f1_std,
                      published["auroc"], published["f1"]])
     return header, rows
 
 
-def table4(runs: list[dict]) -> tuple[list[str], list[list]]:
+def table4(runs: list[dict], sweep: Path) -> tuple[list[str], list[list]]:
     ref = paper()["table4"]
     header = ["class", "runs", "epochs", "AUROC", "paper"]
     rows, means = [], []
@@ -94,16 +104,46 @@ def table4(runs: list[dict]) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def figure4(runs: list[dict]) -> tuple[list[str], list[list]]:
-    header = ["tau", "classes", "epochs", "F1 at validation threshold (mean)", "std over classes", "best F1 on test (mean)", "paper"]
+def figure4(runs: list[dict], sweep: Path) -> tuple[list[str], list[list]]:
+    header = ["tau", "classes", "epochs", "F1 (normal positive) at validation threshold (mean)", "std over classes",
+              "best F1 on test (mean)", "paper"]
     rows = []
     found = sorted({round(r["config"]["protocol"]["tau"], 6) for r in runs if r["config"]["protocol"].get("tau")})
     for tau in found or paper()["figure4"]["taus"]:
         mine = [r for r in runs if abs(r["config"]["protocol"]["tau"] - tau) < 1e-9]
-        at_val = [next((v for k, v in r["test"].items() if k.endswith("_at_val_threshold")), None) for r in mine]
-        best = [next((v for k, v in r["test"].items() if k.endswith("_max")), None) for r in mine]
+        at_val = [r["test"].get(FIGURE4_F1) for r in mine]
+        best = [r["test"].get(FIGURE4_BEST_F1) for r in mine]
         mean, std = _mean_std(at_val)
         rows.append([f"{tau:g}", len(mine), _epochs(mine), mean, std, _mean_std(best)[0], None])
+    return header, rows
+
+
+def robustness_reports(sweep: Path) -> list[dict]:
+    """Every model of every robustness.json under the sweep, each with the results.json of its run."""
+    models = []
+    for path in sorted(Path(sweep).rglob("robustness.json")):
+        for model in json.loads(path.read_text())["models"]:
+            run = Path(model["checkpoint"]).parent.parent / RESULTS_FILE
+            models.append({**model, "run": read_results(run) if run.is_file() else {}})
+    return models
+
+
+def table5(runs: list[dict], sweep: Path) -> tuple[list[str], list[list]]:
+    ref = paper()["table5"]
+    header = ["model", "epsilon", "models", "epochs", "AUROC clean", "AUROC attacked mean", "std",
+              "paper (same model)", "paper LSA"]
+    models = robustness_reports(sweep)
+    names = sorted({m["name"] for m in models}, key=lambda n: (n != "ARAE", n)) or ["ARAE"]
+    rows = []
+    for name in names:
+        mine = [m for m in models if m["name"] == name]
+        clean, _ = _mean_std([m["results"]["clean"]["auroc"] for m in mine])
+        epochs = _epochs([m["run"] for m in mine if "epochs" in m["run"]])
+        for published in ref["rows"]:
+            key = f"eps={published['epsilon']:g}"
+            attacked, std = _mean_std([m["results"][key]["auroc"] for m in mine if key in m["results"]])
+            rows.append([name, f"{published['epsilon']:g}", len(mine), epochs, clean, attacked, std,
+                         published["auroc"].get(name), published["auroc"]["LSA"]])
     return header, rows
 
 
@@ -127,12 +167,12 @@ def _plot_figure4(rows: list[list], path: Path) -> None:
     plt.close(fig)
 
 
-TABLES = {"table1": table1, "table3": table3, "table4": table4, "figure4": figure4}
+TABLES = {"table1": table1, "table3": table3, "table4": table4, "table5": table5, "figure4": figure4}
 
 
 def write_report(name: str, sweep: Path, out: Path | None = None) -> Path:
     runs, failures = load_runs(sweep)
-    header, rows = TABLES[name](runs)
+    header, rows = TABLES[name](runs, Path(sweep))
     out = Path(out or sweep)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / f"{name}.csv", "w", newline="") as handle:
@@ -140,11 +180,15 @@ def write_report(name: str, sweep: Path, out: Path | None = None) -> Path:
         writer.writerow(header)
         writer.writerows([["" if v is None else v for v in row] for row in rows])
     lines = [f"# {name}: {paper()[name]['caption']}", "", f"Runs read from `{sweep}`: {len(runs)} completed, "
-             f"{len(failures)} failed. Paper values from arae/reference/paper_tables_1_3_4.yaml.", ""]
+             f"{len(failures)} failed. Paper values from arae/reference/{PAPER_FILE}.", ""]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_fmt(v) if isinstance(v, float) or v is None else str(v) for v in row) + " |" for row in rows]
     if failures:
         lines += ["", "Failed jobs:", *[f"- {f}" for f in failures]]
+    if name == "table5":
+        attacks = sorted({(m["steps"], m["objective"]) for m in robustness_reports(sweep)})
+        lines += ["", "Attack: L-inf PGD on the normal test images, step 2.5 eps / steps, random start; "
+                  + "; ".join(f"{steps} steps, objective `{objective}`" for steps, objective in attacks) + "."]
     if name == "figure4":
         _plot_figure4(rows, out / "figure4.png")
         lines += ["", "Plot: figure4.png"]

@@ -78,7 +78,7 @@ def is_png(path):
 @pytest.mark.parametrize(
     "command, extra, output",
     [
-        ("reconstructions", ["--n-normal", "3", "--n-anomalous", "3"], "figure1_reconstructions.png"),
+        ("reconstructions", ["--n-normal", "3", "--n-anomalous", "3", "--anomalous-class", "1"], "figure1_reconstructions.png"),
         ("occlusion", ["--n-images", "2"], "figure6_occlusion.png"),
         ("minima", ["--starts", "3", "--descent-steps", "5"], "figure7_local_minima.png"),
     ],
@@ -120,3 +120,104 @@ def test_analysis_refuses_models_of_different_classes(net):
     same_split([Detector(net, 1.0, meta), Detector(net, 2.0, dict(meta))])
     with pytest.raises(DataError, match="different data/normal classes"):
         same_split([Detector(net, 1.0, meta), Detector(net, 1.0, {**meta, "normal_classes": [3]})])
+
+
+def test_figure1_takes_its_anomalous_inputs_from_one_class():
+    from arae.analysis.reconstructions import pick_examples
+    from arae.errors import DataError
+
+    classes = torch.arange(60) % 10
+    labels = (classes != 8).long()
+    chosen = pick_examples(labels, 2, 4, classes, anomalous_class=1)
+    assert classes[chosen].tolist() == [8, 8, 1, 1, 1, 1]
+    assert set(classes[pick_examples(labels, 0, 6)].tolist()) != {1}  # without it: any anomalous class
+    with pytest.raises(DataError, match="no anomalous image of class 8"):
+        pick_examples(labels, 2, 4, classes, anomalous_class=8)
+
+
+def test_all_draws_each_figure_with_the_papers_models():
+    from pathlib import Path
+
+    from arae.analysis.cli import paper_models
+    from arae.analysis.minima import PAPER_MODELS as FIGURE7
+    from arae.analysis.reconstructions import PAPER_MODELS as FIGURE1
+
+    found = {Path("arae.ckpt"): "ARAE", Path("union.ckpt"): "ARAE-A", Path("dae.ckpt"): "DAE"}
+    assert paper_models(found, FIGURE1) == [Path("dae.ckpt"), Path("union.ckpt")]
+    assert paper_models(found, FIGURE7) == [Path("dae.ckpt"), Path("arae.ckpt")]
+    assert paper_models({Path("dae.ckpt"): "DAE"}, FIGURE1) == [Path("dae.ckpt")]  # missing: every model
+    assert paper_models(found, None) == list(found)
+
+
+def test_test_split_keeps_each_images_class(runs, fake_root):
+    from arae.analysis.data import test_split
+    from arae.detector import load_detector
+
+    split = test_split(load_detector(runs["a"]), str(fake_root))
+    assert torch.equal(split.labels, (split.classes != 8).long())
+
+
+def test_source_moves_to_the_new_data_root_and_downloads_only_where_known():
+    from arae.analysis.data import source_config
+
+    coil = {"data_root": "/old", "dataset": {"source": {"name": "coil100", "path": "/old/coil-100", "image_size": 32}}}
+    assert source_config(coil, "/new") == {"name": "coil100", "path": "/new/coil-100", "image_size": 32}
+    own = {"data_root": "/old", "dataset": {"source": {"name": "folder", "path": "/mine/images"}}}
+    assert source_config(own, "/new")["path"] == "/mine/images"
+    mnist = {"data_root": "/old", "dataset": {"source": {"name": "mnist", "root": "/old", "download": True}}}
+    assert source_config(mnist, "/new") == {"name": "mnist", "root": "/new", "download": False}
+    assert source_config(coil, None)["path"] == "/old/coil-100"
+
+
+@pytest.mark.slow
+def test_analyze_works_on_the_file_based_data_sets(image_root, tmp_path):
+    """COIL-100, an image folder, Head CT and Brain MRI: trained on one copy of the files, analysed on
+    another (the training copy is gone), as when checkpoints move to another machine."""
+    import shutil
+
+    from conftest import TINY, run_train
+
+    first = tmp_path / "first_copy"
+    for folder in ("coil-100", "cifar10-jpg", "head_ct", "brain_mri"):
+        shutil.copytree(image_root / folder, first / folder)
+    train = [o for o in TINY if not o.startswith("callbacks.checkpoint")]
+    proc = run_train(
+        ["-m", *train, "trainer.max_epochs=1", "attack.adversary.steps=1", "dataset=coil100,cifar10_jpg,head_ct,brain_mri",
+         "++dataset.source.image_size=16", "normal_class=0", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        first, tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    shutil.rmtree(first)
+    runs = sorted(p.parent.parent for p in (tmp_path / "sweep").rglob("last.ckpt"))
+    assert len(runs) == 4
+    for run in runs:
+        out = tmp_path / "figures" / run.name
+        common = ["--data-root", str(image_root), "--out", str(out)]
+        assert analyze(["robustness", str(run), "--eps", "0.05", "--steps", "1", *common]) == 0, run.name
+        assert analyze(["reconstructions", str(run), "--n-normal", "2", "--n-anomalous", "2", *common]) == 0, run.name
+        assert is_png(out / "figure1_reconstructions.png")
+        report = json.loads((out / "robustness.json").read_text())
+        assert 0 <= report["models"][0]["results"]["eps=0.05"]["auroc"] <= 1
+
+
+@pytest.mark.slow
+def test_make_figures_end_to_end(fake_root, tmp_path):
+    """`make figures` at one epoch on fake MNIST: DAE, ARAE and ARAE-A, then every table and figure."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {**os.environ, "ARAE_DATA_DIR": str(fake_root), "WANDB_MODE": "disabled"}
+    make = ["make", "-s", "-C", str(REPO), "figures", f"PY={sys.executable}", "STAMP=", f"FIGURES_DIR={tmp_path}",
+            "FIGURES_EPOCHS=1", "FIGURES_CLASSES=8", "ARGS=dataset.batch_size=64 num_threads=1",
+            "FIGURES_ANALYZE_ARGS=--steps 2 --descent-steps 5 --starts 2 --n-images 1"]
+    proc = subprocess.run(make, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    models = json.loads((run / "robustness.json").read_text())["models"]
+    assert sorted(m["name"] for m in models) == ["ARAE", "ARAE-A", "DAE"]
+    for name in ("figure1_reconstructions", "figure5_fpr", "figure6_occlusion", "figure7_local_minima"):
+        assert is_png(run / f"{name}.png"), name
+    assert "not all of" not in proc.stdout  # every figure found the paper's models

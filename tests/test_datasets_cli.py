@@ -32,7 +32,7 @@ def test_image_data_sets_with_their_own_protocols(image_root, tmp_path):
     coil = by_data["coil100"]
     assert coil["protocol"] == "p1" and coil["run_name"] == "linf-coil100-n1-s0" and len(coil["normal_classes"]) == 1
     assert coil["split_sizes"]["test_normal"] == coil["split_sizes"]["test_anomaly"]  # tau = 0.5
-    assert "obj1" in coil["data_notes"][0] and "f1_normal_max" in coil["test"]
+    assert "obj1" in coil["data_notes"][0] and "f1_anomaly_max" in coil["test"]
     assert coil["config"]["attack"]["adversary"]["steps"] == 2 and coil["config"]["dataset"]["batch_size"] == 64
     for name in ("head_ct", "brain_mri"):
         r = by_data[name]
@@ -58,21 +58,21 @@ def test_protocol_one_with_validation_on_every_labelled_set(image_root, tmp_path
         sizes = r["split_sizes"]
         assert sizes["val_normal"] > 0 and sizes["val_anomaly"] > 0
         assert abs(sizes["test_normal"] / (sizes["test_normal"] + sizes["test_anomaly"]) - 0.6) < 0.2
-        assert 0.0 <= r["test"]["f1_normal_at_val_threshold"] <= 1.0
+        assert 0.0 <= r["test"]["f1_anomaly_at_val_threshold"] <= 1.0
         assert r["normal_classes"] == [3]
 
 
 def test_protocols_on_a_user_image_folder(image_root, tmp_path):
     results = run_sweep(
         ["dataset=folder", f"dataset.source.path={image_root / 'cifar10-jpg'}", "dataset.source.image_size=8",
-         "protocol=p2,p1", "normal_class=8", "callbacks.thresholded_f1.positive=anomaly"],
+         "protocol=p2,p1", "normal_class=8", "callbacks.thresholded_f1.positive=normal"],
         image_root,
         tmp_path,
     )
     protocols = {r["protocol"]: r for r in results.values()}
     assert set(protocols) == {"p1", "p2"}
     assert protocols["p2"]["n_train"] == 8 and protocols["p2"]["n_test"] == 40
-    assert protocols["p1"]["n_train"] == 10 and "f1_anomaly_max" in protocols["p1"]["test"]
+    assert protocols["p1"]["n_train"] == 10 and "f1_normal_max" in protocols["p1"]["test"]
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,17 @@
 """The Table 1/3/4 and Figure 4 reports: ours beside the paper's, failures listed, from results.json files."""
 
 import json
+import os
+import subprocess
+import sys
 
-from conftest import TINY, run_train
+import pytest
+import torch
+from conftest import REPO, TINY, run_train
 
+from arae.evaluation import best_threshold, oriented
 from arae.reproduce_data import paper, write_report
-from arae.results import write_json_atomic
+from arae.results import read_results, write_json_atomic
 
 
 def fake_result(folder, **fields):
@@ -34,11 +40,33 @@ def test_table1_table4_and_figure4_reports(tmp_path):
     assert "| mean | 3 | 3 | 0.700 | 0.717 |" in text
     for i, (tau, f1) in enumerate([(0.5, 0.9), (0.5, 0.7), (0.9, 0.6)]):
         fake_result(tmp_path / "f4" / str(i), dataset="mnist", config={"protocol": {"tau": tau}},
-                    test={"f1_normal_at_val_threshold": f1, "f1_normal_max": 1.0})
+                    test={"f1_normal_at_val_threshold": f1, "f1_normal_max": 1.0, "f1_anomaly_at_val_threshold": 0.1})
     text = write_report("figure4", tmp_path / "f4").read_text()
     assert "| 0.5 | 2 | 3 | 0.800 | 0.100 | 1.000 | – |" in text
     assert (tmp_path / "f4" / "figure4.csv").read_text().startswith("tau,classes")
     assert "| 0.6 |" not in text and (tmp_path / "f4" / "figure4.png").stat().st_size > 0
+
+
+def test_a_useless_detector_scores_high_f1_only_with_the_normal_class_positive():
+    """Why Table 3 must take the anomaly as positive: at tau = 0.75 normal-positive F1 cannot fall below
+    2 tau / (1 + tau) = 0.857, whatever the scores, while the anomaly-positive F1 of random scores is low."""
+    tau, n = 0.75, 400
+    labels = (torch.arange(n) >= tau * n).long()  # 1 = anomaly
+    scores = torch.rand(n, generator=torch.Generator().manual_seed(0))  # no skill at all
+    normal_f1 = best_threshold(*oriented(scores, labels, "normal"))[0]
+    anomaly_f1 = best_threshold(*oriented(scores, labels, "anomaly"))[0]
+    assert normal_f1 >= 2 * tau / (1 + tau) - 1e-9
+    assert anomaly_f1 < 0.6
+
+
+def test_table3_reads_the_anomaly_positive_f1(tmp_path):
+    fake_result(tmp_path / "a", dataset="coil100", normal_classes=[3], config={"protocol": {"tau": 0.75}},
+                test={"auroc": 0.5, "f1_normal_max": 0.95, "f1_anomaly_max": 0.40})
+    fake_result(tmp_path / "b", dataset="coil100", normal_classes=[1, 2, 3, 4], config={"protocol": {"tau": 0.75}},
+                test={"auroc": 0.5, "f1_normal_max": 0.97, "f1_anomaly_max": 0.50})
+    text = write_report("table3", tmp_path).read_text()
+    assert "| 4 | 0.75 | 1 | 3 | 0.500 | 0.000 | 0.500 | 0.000 | 0.997 | 0.973 |" in text
+    assert "0.970" not in text and "F1 (anomaly positive)" in text
 
 
 def test_table3_from_a_real_tiny_sweep(image_root, tmp_path):
@@ -51,3 +79,42 @@ def test_table3_from_a_real_tiny_sweep(image_root, tmp_path):
     text = write_report("table3", tmp_path / "sweep").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| 1 | 0.5 |"))
     assert row.startswith("| 1 | 0.5 | 2 | 1 |") and row.endswith("| 0.998 | 0.993 |")
+    results = [read_results(p) for p in (tmp_path / "sweep").rglob("results.json")]
+    f1 = [r["test"]["f1_anomaly_max"] for r in results]  # the default: the paper's anomaly positive
+    assert all("f1_normal_max" not in r["test"] for r in results)
+    assert row.split(" | ")[6] == f"{sum(f1) / len(f1):.3f}"
+
+
+def test_table5_sets_each_model_beside_the_papers(tmp_path):
+    models = []
+    for i, (name, attacked) in enumerate([("ARAE", 0.8), ("ARAE", 0.6), ("DAE", 0.3)]):
+        run = tmp_path / f"run{i}"
+        fake_result(run, dataset="mnist", normal_classes=[8], epochs=5)
+        results = {"clean": {"auroc": 0.9}, "eps=0.05": {"auroc": attacked}, "eps=0.1": {"auroc": attacked / 2}}
+        models.append({"name": name, "checkpoint": str(run / "checkpoints" / "last.ckpt"), "steps": 40,
+                       "objective": "score", "results": results})
+    write_json_atomic(tmp_path / "robustness.json", {"models": models})
+    text = write_report("table5", tmp_path).read_text()
+    assert "| ARAE | 0.05 | 2 | 5 | 0.900 | 0.700 | 0.100 | 0.860 | 0.560 |" in text
+    assert "| ARAE | 0.1 | 2 | 5 | 0.900 | 0.350 | 0.050 | 0.760 | 0.170 |" in text
+    assert "| DAE | 0.05 | 1 | 5 | 0.900 | 0.300 | 0.000 | – | 0.560 |" in text
+    assert "40 steps, objective `score`" in text
+
+
+@pytest.mark.slow
+def test_reproduce_table5_end_to_end(fake_root, tmp_path):
+    """`make reproduce-table5` at a tiny budget: trains ARAE on (fake) MNIST 8, attacks its normal test
+    images, and sets the AUROC beside the paper's."""
+    out = tmp_path / "table5"
+    env = {**os.environ, "ARAE_DATA_DIR": str(fake_root), "WANDB_MODE": "disabled"}
+    make = ["make", "-s", "-C", str(REPO), "reproduce-table5", f"PY={sys.executable}", "STAMP=", "EPOCHS=1",
+            "ATTACK_STEPS=2", f"DATA_DIR={out}", "ARGS=attack.adversary.steps=2 dataset.batch_size=64"]
+    proc = subprocess.run(make, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (model,) = json.loads((out / "robustness.json").read_text())["models"]
+    assert model["name"] == "ARAE" and model["steps"] == 2
+    text = (out / "table5.md").read_text()
+    for eps, paper_arae, paper_lsa in [("0.05", "0.860", "0.560"), ("0.1", "0.760", "0.170")]:
+        ours = model["results"][f"eps={eps}"]["auroc"]
+        clean = model["results"]["clean"]["auroc"]
+        assert f"| ARAE | {eps} | 1 | 1 | {clean:.3f} | {ours:.3f} | 0.000 | {paper_arae} | {paper_lsa} |" in text

@@ -6,6 +6,9 @@
     arae-analyze occlusion CKPT...         Figure 6: occlusion-1 saliency beside the reconstructions
     arae-analyze minima CKPT...            Figure 7: what the reconstruction error descends to from noise
     arae-analyze all RUN_FOLDER            all of the above for the checkpoints of one normal class
+
+`all` draws each figure with the paper's models when the folder holds them all (Figure 1: DAE and ARAE-A;
+Figures 6 and 7: DAE and ARAE), else with every checkpoint of the class; Table 5 takes every checkpoint.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def robustness(args) -> list[Path]:
     from arae.analysis.robustness import robustness as evaluate
 
     detectors, names = load(args)
-    images, labels = test_data(args, detectors)
+    images, labels, _ = test_data(args, detectors)
     reports = []
     for detector, name in zip(detectors, names):
         report = evaluate(detector, images, labels, args.eps, args.steps, args.seed, args.objective)
@@ -87,8 +90,8 @@ def reconstructions(args) -> list[Path]:
     from arae.analysis.plotting import save
 
     detectors, names = load(args)
-    images, labels = test_data(args, detectors)
-    chosen = images[fig1.pick_examples(labels, args.n_normal, args.n_anomalous)]
+    images, labels, classes = test_data(args, detectors)
+    chosen = images[fig1.pick_examples(labels, args.n_normal, args.n_anomalous, classes, args.anomalous_class)]
     return [save(fig1.figure(detectors, chosen, names), Path(args.out) / "figure1_reconstructions.png")]
 
 
@@ -113,7 +116,7 @@ def occlusion(args) -> list[Path]:
     from arae.analysis.reconstructions import pick_examples
 
     detectors, names = load(args)
-    images, labels = test_data(args, detectors)
+    images, labels, _ = test_data(args, detectors)
     chosen = fig6.add_noise(images[pick_examples(labels, args.n_images, 0)], args.noise, args.seed)
     fig = fig6.figure([d.net for d in detectors], names, chosen)
     return [save(fig, Path(args.out) / "figure6_occlusion.png")]
@@ -131,23 +134,41 @@ def minima(args) -> list[Path]:
     return [save(fig, Path(args.out) / "figure7_local_minima.png")]
 
 
-def checkpoints_of_class(folder: Path, normal_class: int) -> list[Path]:
-    """Checkpoints under a sweep folder whose run had exactly this normal class, sorted by path."""
-    found = []
+def checkpoints_of_class(folder: Path, normal_class: int) -> dict[Path, str]:
+    """Checkpoints under a sweep folder whose run had exactly this normal class, sorted by path, with the
+    paper's names of their models."""
+    from arae.analysis.names import display_name
+
+    found = {}
     for results_path in sorted(Path(folder).rglob("results.json")):
         results = json.loads(results_path.read_text())
         ckpt = results_path.parent / "checkpoints" / "last.ckpt"
         if results.get("status") == "completed" and results.get("normal_classes") == [normal_class] and ckpt.is_file():
-            found.append(ckpt)
+            found[ckpt] = display_name(results)
     if not found:
         raise DataError(f"no completed run with normal class {normal_class} and a checkpoint under {folder}")
     return found
 
 
+def paper_models(found: dict[Path, str], wanted: tuple[str, ...] | None) -> list[Path]:
+    """The checkpoints of the paper's models of a figure, in the paper's order, when all are there; else all."""
+    if wanted and all(name in found.values() for name in wanted):
+        return [ckpt for name in wanted for ckpt, model in found.items() if model == name]
+    if wanted:
+        console.print(f"not all of {', '.join(wanted)} found; drawing every model", highlight=False)
+    return list(found)
+
+
 def run_all(args) -> list[Path]:
-    args.checkpoints = checkpoints_of_class(Path(args.runs[0]), args.normal_class)
+    from arae.analysis import minima as fig7
+    from arae.analysis import occlusion as fig6
+    from arae.analysis import reconstructions as fig1
+
+    found = checkpoints_of_class(Path(args.runs[0]), args.normal_class)
     paths = []
-    for command in (robustness, reconstructions, occlusion, minima, fpr):
+    for command, wanted in ((robustness, None), (reconstructions, fig1.PAPER_MODELS), (occlusion, fig6.PAPER_MODELS),
+                            (minima, fig7.PAPER_MODELS), (fpr, None)):
+        args.checkpoints = paper_models(found, wanted)
         paths += command(args)
     return paths
 
@@ -183,6 +204,10 @@ def parser() -> argparse.ArgumentParser:
     def example_options(p):
         p.add_argument("--n-normal", type=int, default=6, help="normal test images shown (default: 6)")
         p.add_argument("--n-anomalous", type=int, default=6, help="anomalous test images shown (default: 6)")
+        p.add_argument(
+            "--anomalous-class", type=int, default=None,
+            help="take the anomalous images from this class only (paper's Figure 1: 1, models of 8s; default: any)",
+        )  # fmt: skip
 
     def occlusion_options(p):
         p.add_argument("--n-images", type=int, default=5, help="normal test images (default: 5)")

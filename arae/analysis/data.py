@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from hydra.utils import instantiate
@@ -13,25 +15,45 @@ from arae.detector import Detector
 from arae.errors import DataError
 
 
-def test_split(detector: Detector, data_root: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images in [0, 1], labels with 1 = anomaly) of the detector's data set and protocol.
+class TestSplit(NamedTuple):
+    images: torch.Tensor  # in [0, 1]
+    labels: torch.Tensor  # 1 = anomaly
+    classes: torch.Tensor  # each image's class in its data set (e.g. the MNIST digit)
+
+
+def source_config(config: dict, data_root: str | None) -> dict:
+    """The stored data source, moved to `data_root` and with downloads off.
+
+    Sources read from a root (MNIST, CIFAR-10) take it as `root`; file-based ones (COIL-100, the medical
+    sets, image folders) have a `path`, which moves along when it lay under the training run's data root
+    (a folder given by its own path stays where it is). Only torchvision sources know `download`.
+    """
+    source = copy.deepcopy(config["dataset"]["source"])
+    if data_root:
+        if "root" in source:
+            source["root"] = str(data_root)
+        old_root = config.get("data_root")
+        if source.get("path") and old_root and Path(source["path"]).is_relative_to(old_root):
+            source["path"] = str(Path(data_root) / Path(source["path"]).relative_to(old_root))
+    if "download" in source:
+        source["download"] = False
+    return source
+
+
+def test_split(detector: Detector, data_root: str | None = None) -> TestSplit:
+    """The detector's test split under its data set and protocol.
 
     The data root is `data_root`, else ARAE_DATA_DIR, else the one the model was trained with.
     """
-    config = copy.deepcopy(detector.metadata["config"])
-    root = data_root or os.environ.get("ARAE_DATA_DIR")
-    source_cfg = config["dataset"]["source"]
-    if root:
-        source_cfg["root"] = str(root)
-    source_cfg["download"] = False
-    source = instantiate(OmegaConf.create(source_cfg))
+    config = detector.metadata["config"]
+    source = instantiate(OmegaConf.create(source_config(config, data_root or os.environ.get("ARAE_DATA_DIR"))))
     datamodule = instantiate(
         OmegaConf.create(config["protocol"]), source=source, normal_class=config["normal_class"], seed=config["seed"]
     )
     datamodule.setup("test")
     if datamodule.test_images is None or len(datamodule.test_labels) == 0:
         raise DataError(f"the test split of {detector.name} is empty")
-    return datamodule.test_images, datamodule.test_labels
+    return TestSplit(datamodule.test_images, datamodule.test_labels, datamodule.test_classes)
 
 
 def same_split(detectors: list[Detector]) -> None:

@@ -10,6 +10,8 @@ from torch import nn
 
 from arae.attacks import frozen
 
+PAPER_MODELS = ("DAE", "ARAE")  # the paper's Figure 7
+
 
 def descend(net: nn.Module, start: torch.Tensor, steps: int = 500, lr: float = 0.01) -> torch.Tensor:
     """Adam on the summed squared reconstruction error of each input, projected onto [0, 1] each step."""

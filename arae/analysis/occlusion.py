@@ -11,6 +11,8 @@ from torch import nn
 from arae.analysis.plotting import plt, to_display
 from arae.detector.calibration import scores_of
 
+PAPER_MODELS = ("DAE", "ARAE")  # the paper's Figure 6
+
 
 def occlusion_map(net: nn.Module, image: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """(H, W) map: error(image with pixel (i, j) black, all channels) - error(image). Zero where the pixel

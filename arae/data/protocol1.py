@@ -57,6 +57,7 @@ class HeldOutProtocol(pl.LightningDataModule):
         self.val_labels: torch.Tensor | None = None
         self.test_images: torch.Tensor | None = None
         self.test_labels: torch.Tensor | None = None
+        self.test_classes: torch.Tensor | None = None  # each test image's own class (figures pick by it)
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -93,6 +94,7 @@ class HeldOutProtocol(pl.LightningDataModule):
             raise DataError(f"{self.source.name} has no anomalous images for normal classes {self.normal_classes}")
         self.train_images = to_unit(images[self.indices.train])
         self.test_images, self.test_labels = self._labelled(images, self.indices.test_normal, self.indices.test_anomaly)
+        self.test_classes = labels[torch.cat([self.indices.test_normal, self.indices.test_anomaly])]
         if self.validation_fraction > 0:
             self.val_images, self.val_labels = self._labelled(images, self.indices.val_normal, self.indices.val_anomaly)
 

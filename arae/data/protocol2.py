@@ -40,6 +40,7 @@ class ProtocolTwo(pl.LightningDataModule):
         self.train_images: torch.Tensor | None = None
         self.test_images: torch.Tensor | None = None
         self.test_labels: torch.Tensor | None = None
+        self.test_classes: torch.Tensor | None = None  # each test image's own class (figures pick by it)
 
     @property
     def image_shape(self) -> tuple[int, ...]:
@@ -56,6 +57,7 @@ class ProtocolTwo(pl.LightningDataModule):
         images, labels = self.source.split(train=False)
         self.test_images = to_unit(images)
         self.test_labels = (~self._is_normal(labels)).long()
+        self.test_classes = labels
 
     def train_dataloader(self):
         index = torch.arange(len(self.train_images))
