@@ -55,7 +55,9 @@ class ARAEModule(pl.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self._epoch_sums = {}
-        self.crafting.on_epoch_start(self.attack, self.net, self._train_images())
+        trainer = self.trainer
+        partial = trainer.num_training_batches < len(trainer.train_dataloader)
+        self.crafting.on_epoch_start(self.attack, self.net, self._train_images(), partial=partial)
 
     def training_step(self, batch, batch_idx: int) -> None:
         x, index = batch
