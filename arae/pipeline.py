@@ -59,6 +59,7 @@ def describe(cfg: DictConfig, datamodule) -> dict[str, Any]:
         "protocol": cfg.protocol.name,
         "seed": int(cfg.seed),
         "run_name": cfg.run_name,
+        "has_validation": bool(getattr(datamodule, "has_validation", False)),
     }
 
 
