@@ -39,6 +39,18 @@ class ARAEModule(pl.LightningModule):
         self._device_images: tuple[torch.Tensor, torch.Tensor] | None = None
         self._epoch_sums: dict = {}
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, **kwargs) -> "ARAEModule":
+        """Rebuild the parts (autoencoder, attack, loss, optimiser, crafting) from the config groups saved
+        as hyperparameters, then load the weights. Lightning's default would pass the saved values to
+        `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters."""
+        from arae.training.build import module_from_hparams  # it imports this module
+
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        module = module_from_hparams({**checkpoint["hyper_parameters"], **kwargs})
+        module.load_state_dict(checkpoint["state_dict"], strict=strict)
+        return module.to(map_location) if map_location is not None else module
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
