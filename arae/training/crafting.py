@@ -59,15 +59,21 @@ class EpochCrafting(_Crafting):
         self._adversarial: torch.Tensor | None = None
         self._frozen: nn.Module | None = None
 
-    def on_epoch_start(self, attack, model: nn.Module, images: torch.Tensor, partial: bool = False) -> None:
+    def on_epoch_start(
+        self, attack, model: nn.Module, images: torch.Tensor, partial: bool = False, progress=None
+    ) -> None:
+        """`progress(done, total)`, if given, is called after each chunk with the images attacked so far."""
         self._adversarial, self._frozen = None, None
         if partial:
             self._frozen = copy.deepcopy(model)
             return
-        blocks = []
+        blocks, done = [], 0
         for chunk in images.split(self.chunk_size):
             out = self._attack(attack, model, chunk)
             blocks.append(out.view(copies(chunk, out), *chunk.shape))
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(images))
         self._adversarial = torch.cat(blocks, dim=1)
 
     def adversarial(self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -80,7 +86,9 @@ class BatchCrafting(_Crafting):
     """Each batch is attacked with the current weights right before its training step (as in the
     authors' union script); examples are never staler than one step."""
 
-    def on_epoch_start(self, attack, model: nn.Module, images: torch.Tensor, partial: bool = False) -> None:
+    def on_epoch_start(
+        self, attack, model: nn.Module, images: torch.Tensor, partial: bool = False, progress=None
+    ) -> None:
         return None
 
     def adversarial(self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

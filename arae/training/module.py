@@ -69,7 +69,13 @@ class ARAEModule(pl.LightningModule):
         self._epoch_sums = {}
         trainer = self.trainer
         partial = trainer.num_training_batches < len(trainer.train_dataloader)
-        self.crafting.on_epoch_start(self.attack, self.net, self._train_images(), partial=partial)
+        self.crafting.on_epoch_start(self.attack, self.net, self._train_images(), partial, self._crafting_progress)
+
+    def _crafting_progress(self, done: int, total: int) -> None:
+        """Tell the callbacks that follow the attack of the training set (e.g. the progress bar)."""
+        for callback in self.trainer.callbacks:
+            if hasattr(callback, "on_crafting"):
+                callback.on_crafting(self.trainer, done, total)
 
     def training_step(self, batch, batch_idx: int) -> None:
         x, index = batch
@@ -86,6 +92,13 @@ class ARAEModule(pl.LightningModule):
         for key, value in terms.items():
             self._epoch_sums[key] = self._epoch_sums.get(key, 0.0) + value.detach() * n
         self._epoch_sums["n"] = self._epoch_sums.get("n", 0) + n
+
+    def epoch_losses(self) -> dict[str, float]:
+        """The means of the loss terms over this epoch's steps so far (one host sync)."""
+        sums = self._epoch_sums
+        if not sums.get("n"):
+            return {}
+        return {k: float(v) / sums["n"] for k, v in sums.items() if k != "n"}
 
     def on_train_epoch_end(self) -> None:
         sums = self._epoch_sums
