@@ -42,7 +42,9 @@ EPOCHS ?=
 CLASSES ?=
 SEEDS ?=
 JOBS ?=
-SWEEP = $(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(CLASSES),normal_class=$(CLASSES)) \
+# The loggers of the reproduce runs (LOGGER=csv for no W&B); the experiment configs leave the choice to you.
+LOGGER ?= wandb
+SWEEP = logger=$(LOGGER) $(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(CLASSES),normal_class=$(CLASSES)) \
 	$(if $(SEEDS),seed=$(SEEDS)) $(if $(JOBS),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)) $(ARGS)
 
 # $(1): the table, $(2): its experiments. Every multirun runs to its end (a failed job stops no other job;
