@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report figures bench bench-fast-arae
+.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report dashboard figures bench bench-fast-arae
 
 help: ## list the targets
 	@echo "arae - adversarially robust autoencoders for novelty detection"
@@ -64,6 +64,9 @@ reproduce-table2: $(STAMP) ## Table 2 (ARAE on MNIST and Fashion-MNIST, classes 
 
 report: $(STAMP) ## tables of every run under DIR (default multirun_outputs): DIR=... ARGS='--by attack,seed'
 	$(PY) -m arae.report $(or $(DIR),multirun_outputs) $(ARGS)
+
+dashboard: $(STAMP) ## W&B report spec comparing the variants of a sweep: DIR=multirun_outputs/table6 (writes DIR/dashboard.json)
+	$(PY) -m arae.dashboard $(or $(DIR),multirun_outputs) $(ARGS)
 
 # make figures: a small sweep of its own (DAE and ARAE, a few epochs), then every analysis of the paper.
 FIGURES_DIR ?= figures
