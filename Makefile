@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report figures bench bench-fast-arae fidelity
+.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report dashboard figures bench bench-fast-arae fidelity
 
 help: ## list the targets
 	@echo "arae - adversarially robust autoencoders for novelty detection"
@@ -42,7 +42,9 @@ EPOCHS ?=
 CLASSES ?=
 SEEDS ?=
 JOBS ?=
-SWEEP = $(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(CLASSES),normal_class=$(CLASSES)) \
+# The loggers of the reproduce runs (LOGGER=csv for no W&B); the experiment configs leave the choice to you.
+LOGGER ?= wandb
+SWEEP = logger=$(LOGGER) $(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(CLASSES),normal_class=$(CLASSES)) \
 	$(if $(SEEDS),seed=$(SEEDS)) $(if $(JOBS),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)) $(ARGS)
 
 # $(1): the table, $(2): its experiments. Every multirun runs to its end (a failed job stops no other job;
@@ -72,6 +74,9 @@ fidelity: $(STAMP) ## fidelity study DAE vs ARAE (MNIST 3, 8; 3 seeds) + docs/fi
 
 report: $(STAMP) ## tables of every run under DIR (default multirun_outputs): DIR=... ARGS='--by attack,seed'
 	$(PY) -m arae.report $(or $(DIR),multirun_outputs) $(ARGS)
+
+dashboard: $(STAMP) ## W&B report spec comparing the variants of a sweep: DIR=multirun_outputs/table6 (writes DIR/dashboard.json)
+	$(PY) -m arae.dashboard $(or $(DIR),multirun_outputs) $(ARGS)
 
 # make figures: a small sweep of its own, then every analysis of the paper. DAE and ARAE on FIGURES_CLASSES
 # (Figures 5, 6, 7, Table 5), ARAE-A on FIGURES_CLASS only (Figure 1: DAE beside ARAE-A, anomalous inputs

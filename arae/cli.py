@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from arae.errors import ConfigError
 from arae.pipeline import run_job, user_error
 from arae.resume import completed_results
 
@@ -35,15 +36,48 @@ def print_summary(results: dict[str, Any], console: Console | None = None) -> No
     console.print(table)
 
 
-def run_from_hydra(cfg: DictConfig) -> float:
-    """Run one job; return the test AUROC (the value a Hydra sweeper would optimise)."""
+OBJECTIVES = ("val/auroc", "val/auroc_last_k_mean")
+
+
+def check_search(cfg: DictConfig) -> None:
+    """A hyperparameter search (`optimized_metric` set, conf/hparams_search/) needs a validation split:
+    without one, val/* is computed on the test split, and the search would tune on the test set."""
+    metric = cfg.get("optimized_metric")
+    if metric is None:
+        return
+    if metric not in OBJECTIVES:
+        raise ConfigError(f"optimized_metric must be one of {', '.join(OBJECTIVES)}, got {metric!r}")
+    if not cfg.protocol.get("validation", False):
+        raise ConfigError(
+            f"the search optimises {metric} on a validation split, but protocol {cfg.protocol.name} has none "
+            "(its val/* would be the test split): add protocol=p1 protocol.validation=true"
+        )
+
+
+def validation_objective(results: dict[str, Any], metric: str | None) -> float | None:
+    """The value a sweeper optimises: a validation AUROC, never a test one; None without a validation split."""
+    if not results.get("has_validation"):
+        return None
+    if metric == "val/auroc":
+        return results["val_auroc_history"][-1]
+    return next(v for k, v in results.items() if k.startswith("auroc_last_"))["mean"]
+
+
+def run_from_hydra(cfg: DictConfig) -> float | None:
+    """Run one job; return its validation objective (`validation_objective`), what a sweeper optimises."""
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
+    try:
+        check_search(cfg)
+    except ConfigError as err:  # every trial of the search would fail alike: stop it here
+        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    metric = cfg.get("optimized_metric")
     try:
         done = completed_results(output_dir, cfg) if cfg.get("skip_completed") else None
         if done is not None:
             print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
-            return done["test"]["auroc"]
+            return validation_objective(done, metric)
         results = run_job(cfg, output_dir)
     except Exception as err:
         problem = user_error(err)
@@ -54,4 +88,4 @@ def run_from_hydra(cfg: DictConfig) -> float:
             raise  # the sweep goes on with the other jobs and names this failure at its end
         sys.exit(2)
     print_summary(results)
-    return results["test"]["auroc"]
+    return validation_objective(results, metric)

@@ -18,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 from arae.detector import DetectorExport
 from arae.errors import ConfigError, UserError
 from arae.results import RESULTS_FILE, write_json_atomic
-from arae.training import ARAELoss, ARAEModule, EpochTimer
+from arae.training import ARAEModule, EpochTimer
+from arae.training import build as training_build
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def describe(cfg: DictConfig, datamodule) -> dict[str, Any]:
         "protocol": cfg.protocol.name,
         "seed": int(cfg.seed),
         "run_name": cfg.run_name,
+        "has_validation": bool(getattr(datamodule, "has_validation", False)),
     }
 
 
@@ -82,14 +84,7 @@ def set_threads(num_threads: int | None) -> None:
 
 def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
     """The LightningModule of a composed config (also used by benchmarks/)."""
-    return ARAEModule(
-        net=instantiate(cfg.model, image_shape=datamodule.image_shape),
-        attack=instantiate(cfg.attack.adversary),
-        loss=ARAELoss(gamma=cfg.attack.gamma),
-        optimizer=instantiate(cfg.optimizer),
-        crafting=instantiate(cfg.crafting),
-        last_k=cfg.last_k,
-    )
+    return training_build.build_module(cfg, datamodule.image_shape)
 
 
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:

@@ -21,13 +21,20 @@ class TensorBatches(Dataset):
         index = torch.as_tensor(index)
         return tuple(t[index] for t in self.tensors)
 
+    __getitems__ = __getitem__  # DataLoader hands a batch sampler's whole list of positions to this
+
+
+def _as_is(batch):
+    return batch
+
 
 def batch_loader(*tensors: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
-    """A DataLoader whose sampler yields index batches; the dataset slices tensors per batch."""
+    """A DataLoader whose batch sampler yields index batches; the dataset slices tensors per batch. The
+    sampler stays a plain Random/SequentialSampler, so Lightning can swap it (`overfit_batches`, DDP)."""
     dataset = TensorBatches(*tensors)
     if shuffle:
         sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(int(seed)))
     else:
         sampler = SequentialSampler(dataset)
     batches = BatchSampler(sampler, batch_size=int(batch_size), drop_last=False)
-    return DataLoader(dataset, sampler=batches, batch_size=None, num_workers=0)
+    return DataLoader(dataset, batch_sampler=batches, collate_fn=_as_is, num_workers=0)

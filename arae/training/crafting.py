@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from contextlib import nullcontext
 
@@ -61,21 +62,38 @@ class EpochCrafting(_Crafting):
     the others in its chunk, so a large chunk is faster and gives the same examples. An attack that makes
     k examples per sample (union in concat mode) has all k stored, as (k, N, ...), and gets them back
     for a batch as k blocks, like a per-batch attack would return them.
+
+    An epoch that uses only some batches (`trainer.limit_train_batches`, `overfit_batches`, the debug
+    presets) does not attack the whole set: the weights of the epoch's start are frozen in a copy, and
+    each batch is attacked with that copy when it comes, so the examples still come from S_adv^i.
     """
 
     def __init__(self, chunk_size: int = 2048, autocast: str | None = None) -> None:
         super().__init__(autocast)
         self.chunk_size = int(chunk_size)
         self._adversarial: torch.Tensor | None = None
+        self._frozen: nn.Module | None = None
 
-    def on_epoch_start(self, attack, model: nn.Module, images: torch.Tensor) -> None:
-        blocks = []
+    def on_epoch_start(
+        self, attack, model: nn.Module, images: torch.Tensor, partial: bool = False, progress=None
+    ) -> None:
+        """`progress(done, total)`, if given, is called after each chunk with the images attacked so far."""
+        self._adversarial, self._frozen = None, None
+        if partial:
+            self._frozen = copy.deepcopy(model)
+            return
+        blocks, done = [], 0
         for chunk in images.split(self.chunk_size):
             out = self._attack(attack, model, chunk)
             blocks.append(out.view(copies(chunk, out), *chunk.shape))
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(images))
         self._adversarial = torch.cat(blocks, dim=1)
 
     def adversarial(self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        if self._frozen is not None:
+            return self._attack(attack, self._frozen, x)
         return self._adversarial[:, index].flatten(0, 1)
 
 
@@ -83,7 +101,9 @@ class BatchCrafting(_Crafting):
     """Each batch is attacked with the current weights right before its training step (as in the
     authors' union script); examples are never staler than one step."""
 
-    def on_epoch_start(self, attack, model: nn.Module, images: torch.Tensor) -> None:
+    def on_epoch_start(
+        self, attack, model: nn.Module, images: torch.Tensor, partial: bool = False, progress=None
+    ) -> None:
         return None
 
     def adversarial(self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -39,6 +39,18 @@ class ARAEModule(pl.LightningModule):
         self._device_images: tuple[torch.Tensor, torch.Tensor] | None = None
         self._epoch_sums: dict = {}
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, **kwargs) -> "ARAEModule":
+        """Rebuild the parts (autoencoder, attack, loss, optimiser, crafting) from the config groups saved
+        as hyperparameters, then load the weights. Lightning's default would pass the saved values to
+        `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters."""
+        from arae.training.build import module_from_hparams  # it imports this module
+
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        module = module_from_hparams({**checkpoint["hyper_parameters"], **kwargs})
+        module.load_state_dict(checkpoint["state_dict"], strict=strict)
+        return module.to(map_location) if map_location is not None else module
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
@@ -55,7 +67,15 @@ class ARAEModule(pl.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self._epoch_sums = {}
-        self.crafting.on_epoch_start(self.attack, self.net, self._train_images())
+        trainer = self.trainer
+        partial = trainer.num_training_batches < len(trainer.train_dataloader)
+        self.crafting.on_epoch_start(self.attack, self.net, self._train_images(), partial, self._crafting_progress)
+
+    def _crafting_progress(self, done: int, total: int) -> None:
+        """Tell the callbacks that follow the attack of the training set (e.g. the progress bar)."""
+        for callback in self.trainer.callbacks:
+            if hasattr(callback, "on_crafting"):
+                callback.on_crafting(self.trainer, done, total)
 
     def training_step(self, batch, batch_idx: int) -> None:
         x, index = batch
@@ -72,6 +92,13 @@ class ARAEModule(pl.LightningModule):
         for key, value in terms.items():
             self._epoch_sums[key] = self._epoch_sums.get(key, 0.0) + value.detach() * n
         self._epoch_sums["n"] = self._epoch_sums.get("n", 0) + n
+
+    def epoch_losses(self) -> dict[str, float]:
+        """The means of the loss terms over this epoch's steps so far (one host sync)."""
+        sums = self._epoch_sums
+        if not sums.get("n"):
+            return {}
+        return {k: float(v) / sums["n"] for k, v in sums.items() if k != "n"}
 
     def on_train_epoch_end(self) -> None:
         sums = self._epoch_sums
