@@ -100,3 +100,81 @@ def test_sigterm_saves_stops_non_zero_and_resumes(fake_root, tmp_path, uninterru
     resumed = json.loads((tmp_path / "run" / "results.json").read_text())
     assert resumed["status"] == "completed" and resumed["resumed_from_epoch"] == stopped_after
     same_run(resumed, uninterrupted)
+
+
+def test_a_diverging_loss_stops_the_run_with_a_message(fake_root, tmp_path):
+    proc = run_train([*TINY, "attack.gamma=inf"], fake_root, tmp_path)  # an infinite latent term
+    assert proc.returncode == 2
+    assert "the training loss became nan or inf in epoch 1" in proc.stderr and "attack.gamma" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    (path,) = tmp_path.rglob("results.json")
+    record = json.loads(path.read_text())
+    assert record["status"] == "failed" and record["user_error"] and "nan or inf" in record["error"]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("trainer.devices=2", "one run trains on one device"),
+        ("trainer.max_epochs=0", "trainer.max_epochs must be a whole number of epochs >= 1, got 0"),
+    ],
+)
+def test_runs_that_cannot_work_stop_before_training(fake_root, tmp_path, override, message):
+    proc = run_train([*TINY, override], fake_root, tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    (path,) = tmp_path.rglob("results.json")  # one process: no second rank moved anything aside
+    assert json.loads(path.read_text())["status"] == "failed"
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_evaluation_cadence_every_epoch_in_the_last_k_only(fake_root, tmp_path):
+    args = [*TINY, "trainer.max_epochs=7", "last_k=2", "eval_every_n_epochs=3"]
+    proc = run_train(args, fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = tmp_path.rglob("results.json")
+    results = json.loads(path.read_text())
+    assert results["val_auroc_epochs"] == [3, 6, 7]
+    assert len(results["val_auroc_history"]) == 3 and results["auroc_last_2"]["k"] == 2
+    assert len(results["epoch_seconds"]) == 7
+
+
+def test_evaluation_and_checkpoint_cadence():
+    from types import SimpleNamespace
+
+    from arae.training.checkpointing import EpochCheckpoint
+    from arae.training.monitor import EvaluationSchedule
+
+    due = [e for e in range(1, 101) if EvaluationSchedule(100, 50, 10).due(e)]
+    assert due == [10, 20, 30, 40, 50, *range(51, 101)]
+    assert [e for e in range(1, 6) if EvaluationSchedule(5, 50, 10).due(e)] == [1, 2, 3, 4, 5]
+
+    saved = []
+    trainer = SimpleNamespace(max_epochs=7, should_stop=False, save_checkpoint=lambda path, **_: saved.append(epoch))
+    callback = EpochCheckpoint("ckpts", every_n_epochs=3)
+    for epoch in range(1, 8):
+        trainer.current_epoch = epoch - 1
+        callback.on_train_epoch_end(trainer, None)
+    assert saved == [3, 6, 7]  # every third epoch and the last
+    trainer.should_stop, trainer.current_epoch = True, 0
+    callback.on_train_epoch_end(trainer, None)
+    assert saved[-1] == 1  # a run that stops early saves the epoch it stops after
+
+
+def test_checkpoint_write_killed_midway_leaves_the_previous_one(tmp_path, monkeypatch):
+    from arae.training.checkpointing import AtomicCheckpointIO
+
+    io = AtomicCheckpointIO()
+    target = tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"epoch": 1}, target)
+
+    def dies_while_writing(obj, handle):
+        handle.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", dies_while_writing)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"epoch": 2}, target)
+    monkeypatch.undo()
+    assert torch.load(target, weights_only=True) == {"epoch": 1}
+    assert [p.name for p in target.parent.iterdir()] == ["last.ckpt"]
