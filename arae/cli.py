@@ -14,7 +14,8 @@ from rich.table import Table
 
 from arae.errors import ConfigError
 from arae.pipeline import run_job, user_error
-from arae.resume import completed_results
+from arae.resume import completed_results, prepare_attempt
+from arae.training.interruption import EXIT_INTERRUPTED, Interrupted
 
 
 def print_summary(results: dict[str, Any], console: Console | None = None) -> None:
@@ -74,11 +75,22 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
         sys.exit(2)
     metric = cfg.get("optimized_metric")
     try:
-        done = completed_results(output_dir, cfg) if cfg.get("skip_completed") else None
-        if done is not None:
-            print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
-            return validation_objective(done, metric)
-        results = run_job(cfg, output_dir)
+        resume = None
+        if cfg.get("skip_completed"):
+            done = completed_results(output_dir, cfg)
+            if done is not None:
+                print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
+                return validation_objective(done, metric)
+            resume = prepare_attempt(output_dir, cfg)
+        results = run_job(cfg, output_dir, resume)
+    except Interrupted as err:
+        # The whole process was asked to stop: so is the rest of a sweep.
+        Console(stderr=True).print(
+            f"[bold yellow]interrupted:[/] {err}. Run the same command again to continue from the last checkpoint.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as err:
         problem = user_error(err)
         if problem is None:

@@ -11,3 +11,7 @@ class ConfigError(UserError, ValueError):
 
 class DataError(UserError):
     """Data that is missing, unreadable or corrupt."""
+
+
+class TrainingDiverged(UserError):
+    """The training loss became nan or inf: the settings (learning rate, loss weights) cannot train."""

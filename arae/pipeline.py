@@ -17,9 +17,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from arae.detector import DetectorExport
 from arae.errors import ConfigError, UserError
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 from arae.results import RESULTS_FILE, write_json_atomic
+from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer
 from arae.training import build as training_build
+from arae.training.checkpointing import AtomicCheckpointIO, RandomStates
+from arae.training.interruption import Interrupted, StopAtEpochEnd, StopRequest
+from arae.training.monitor import EpochEvaluation, EvaluationSchedule
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,8 @@ MATMUL_PRECISIONS = ("highest", "high", "medium")
 
 # Data are in-memory tensors sliced per batch: worker processes would only add overhead.
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
+# The per-epoch evaluation is the EpochEvaluation callback's, not Lightning's validation loop.
+warnings.filterwarnings("ignore", ".*val_dataloader` but have no `validation_step.*")
 
 
 def user_error(err: BaseException) -> UserError | None:
@@ -87,14 +94,36 @@ def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
     return training_build.build_module(cfg, datamodule.image_shape)
 
 
-def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
-    """Train and test one detector; return (and write) its results."""
+def check_epochs(max_epochs: Any) -> int:
+    """The number of epochs to train: at least one (0 would record an untrained model as a result)."""
+    if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
+        raise ConfigError(f"trainer.max_epochs must be a whole number of epochs >= 1, got {max_epochs}")
+    return max_epochs
+
+
+def check_single_device(trainer: pl.Trainer) -> None:
+    """One run trains on one device; several devices are used by running several jobs at once."""
+    if trainer.world_size > 1:
+        raise ConfigError(
+            f"this run would train on {trainer.world_size} devices (trainer.devices, trainer.num_nodes), but one "
+            "run trains on one device (trainer.devices=1). To use several devices, run several jobs at once: a "
+            "sweep with a launcher, e.g. `python train.py -m hydra/launcher=joblib hydra.launcher.n_jobs=2 "
+            "normal_class=1,2`, or hydra/launcher=submitit_slurm with one GPU per job (README, Launchers)"
+        )
+
+
+def train(
+    cfg: DictConfig, output_dir: Path, stop: StopRequest | None = None, resume: ResumePoint | None = None
+) -> dict[str, Any]:
+    """Train (or, given `resume`, continue training) and test one detector; return (and write) its results."""
     started = time.perf_counter()
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    max_epochs = check_epochs(cfg.trainer.max_epochs)
     if cfg.matmul_precision not in MATMUL_PRECISIONS:
         raise ConfigError(f"matmul_precision must be one of {', '.join(MATMUL_PRECISIONS)}, got {cfg.matmul_precision!r}")
     torch.set_float32_matmul_precision(cfg.matmul_precision)
     set_threads(cfg.num_threads)
+    evaluation = EpochEvaluation(EvaluationSchedule(max_epochs, cfg.last_k, cfg.eval_every_n_epochs))
 
     source = instantiate(cfg.dataset.source)
     datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
@@ -104,15 +133,34 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     module = build_module(cfg, datamodule)
     timer = EpochTimer()
     export = DetectorExport(calibration, calibration_images, detector_metadata(cfg, datamodule))
-    callbacks = [timer, export, *(instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None)]
+    # Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
+    # evaluation starts; the other configured callbacks (the per-epoch log line) see its metrics; the
+    # checkpoint callback runs last of all (Lightning puts it there).
+    configured = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
+    callbacks = [
+        timer,
+        *(c for c in configured if isinstance(c, EpochTimer)),
+        evaluation,
+        *(c for c in configured if not isinstance(c, EpochTimer)),
+        StopAtEpochEnd(stop or StopRequest()),
+        RandomStates(),
+        export,
+    ]
     trainer: pl.Trainer = instantiate(
-        cfg.trainer, logger=_loggers(cfg) or False, callbacks=callbacks, default_root_dir=str(output_dir)
+        cfg.trainer,
+        logger=_loggers(cfg) or False,
+        callbacks=callbacks,
+        default_root_dir=str(output_dir),
+        plugins=[AtomicCheckpointIO()],
     )
-    trainer.fit(module, datamodule=datamodule)
+    check_single_device(trainer)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume.path) if resume else None)
+    if stop is not None and stop.requested:
+        raise Interrupted(f"stopped by SIGTERM after epoch {trainer.current_epoch} of {max_epochs}")
     test_metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]
 
     epochs = len(timer.seconds)
-    summary = module.auroc_summary()
+    summary = evaluation.summary(trainer.current_epoch, int(cfg.last_k))
     results = {
         "status": "completed",
         **describe(cfg, datamodule),
@@ -123,11 +171,13 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
         **getattr(datamodule, "report", dict)(),  # split sizes and data notes, where the protocol gives them
         "test": {k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
         f"auroc_last_{cfg.last_k}": summary,
-        "val_auroc_history": module.val_auroc_history,
+        "val_auroc_history": evaluation.aurocs,
+        "val_auroc_epochs": evaluation.epochs,
         "detector": calibration.threshold(module.net, calibration_images),
         "seconds_per_epoch": sum(timer.seconds) / epochs if epochs else None,
         "epoch_seconds": timer.seconds,
         "wall_seconds": time.perf_counter() - started,
+        "resumed_from_epoch": resume.epoch if resume else None,
         "output_dir": str(output_dir),
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
@@ -137,29 +187,38 @@ def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     return results
 
 
-def run_job(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
-    """`train`, with every outcome recorded: a failed job writes a results.json holding its error."""
-    failed = True
+def _identity(cfg: DictConfig) -> dict[str, Any]:
     try:
-        results = train(cfg, output_dir)
-        failed = False
-        return results
-    except BaseException as err:
-        payload = {
-            "status": "failed",
-            "error": f"{type(err).__name__}: {err}",
-            "user_error": user_error(err) is not None,
-            "overrides": _overrides(),
-            "traceback": traceback.format_exc(),
-        }
+        return {"run_name": cfg.run_name}
+    except Exception:  # the config itself may be what failed to resolve
+        return {}
+
+
+def run_job(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None) -> dict[str, Any]:
+    """`train`, with every outcome recorded in results.json: completed, failed (with its error) or
+    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; a re-run resumes it)."""
+    failed = True
+    with StopRequest() as stop:
         try:
-            payload["run_name"] = cfg.run_name
-        except Exception:  # the config itself may be what failed to resolve
-            pass
-        write_json_atomic(output_dir / RESULTS_FILE, payload)
-        raise
-    finally:
-        _finish_wandb(failed)
+            results = train(cfg, output_dir, stop, resume)
+            failed = False
+            return results
+        except BaseException as err:
+            interrupted = stop.requested or isinstance(err, (Interrupted, SIGTERMException))
+            payload = {
+                "status": "interrupted" if interrupted else "failed",
+                "error": f"{type(err).__name__}: {err}",
+                "user_error": user_error(err) is not None,
+                "overrides": _overrides(),
+                "traceback": traceback.format_exc(),
+                **_identity(cfg),
+            }
+            write_json_atomic(output_dir / RESULTS_FILE, payload)
+            if interrupted and not isinstance(err, Interrupted):
+                raise Interrupted(f"stopped by SIGTERM ({type(err).__name__}: {err})") from err
+            raise
+        finally:
+            _finish_wandb(failed)
 
 
 def _overrides() -> list[str]:

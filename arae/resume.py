@@ -1,15 +1,20 @@
-"""Resuming a sweep: a job whose folder already holds a completed results.json is not run again.
+"""Re-running a job in its own folder: a completed job is not run again, an unfinished one (killed,
+interrupted or failed after a checkpoint) continues from its last checkpoint when that checkpoint was made
+with the same settings, and anything else it left is set aside before the job starts afresh.
 
 This works when job folders are a function of the job's settings (the reproduce targets name them by
-run name under a per-budget sweep folder), so that re-running the same sweep lands in the same folders.
+run name under a per-budget sweep folder; `hydra.run.dir=...` names a single run's), so that re-running
+the same command lands in the same folder.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
 from arae.errors import ConfigError
@@ -24,6 +29,7 @@ ENVIRONMENT_KEYS = (
     "callbacks",
     "group",
     "skip_completed",
+    "eval_every_n_epochs",  # when the AUROC is measured, not what is trained (evaluation draws no random numbers)
     "trainer.accelerator",
     "trainer.devices",
     "trainer.enable_progress_bar",
@@ -46,6 +52,11 @@ def _experiment(config: dict[str, Any]) -> dict[str, Any]:
     return {
         k: v for k, v in flat.items() if not any(k == e or k.startswith(e + ".") for e in ENVIRONMENT_KEYS)
     }
+
+
+def _as_recorded(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config as results.json and checkpoints hold it."""
+    return json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True)))
 
 
 def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -78,7 +89,7 @@ def completed_results(output_dir: Path, cfg: DictConfig) -> dict[str, Any] | Non
     """The results of this very job if it already completed in `output_dir`, else None.
 
     A completed result from *other* settings is never overwritten: that is an error naming the settings
-    that differ. What a failed or killed attempt left is set aside and the job runs again.
+    that differ. What an unfinished attempt left is for `prepare_attempt`.
     """
     path = Path(output_dir) / RESULTS_FILE
     try:
@@ -86,10 +97,8 @@ def completed_results(output_dir: Path, cfg: DictConfig) -> dict[str, Any] | Non
     except (OSError, ValueError):
         results = {}
     if results.get("status") != "completed":
-        set_aside_previous_attempt(output_dir)
         return None
-    current = json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True)))  # as results.json holds it
-    changed = differences(results.get("config") or {}, current)
+    changed = differences(results.get("config") or {}, _as_recorded(cfg))
     if changed:
         shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
         raise ConfigError(
@@ -98,3 +107,47 @@ def completed_results(output_dir: Path, cfg: DictConfig) -> dict[str, Any] | Non
             "skip_completed=false"
         )
     return results
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    path: Path
+    epoch: int  # epochs trained when the checkpoint was written
+
+
+def checkpoint_path(cfg: DictConfig) -> Path | None:
+    """Where the checkpoint callback (callbacks.checkpoint) writes, or None when it is switched off."""
+    node = (cfg.get("callbacks") or {}).get("checkpoint")
+    if not node or "dirpath" not in node:
+        return None
+    return Path(node.dirpath) / f"{node.get('filename', 'last')}.ckpt"
+
+
+def resume_point(output_dir: Path, cfg: DictConfig) -> tuple[ResumePoint | None, str]:
+    """The checkpoint an unfinished attempt left in `output_dir`, if this job can continue from it, and
+    else why not."""
+    path = checkpoint_path(cfg)
+    if path is None or not path.is_file():
+        return None, "it left no checkpoint"
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        recorded, epoch = checkpoint["arae_detector"]["config"], int(checkpoint["epoch"]) + 1
+    except Exception as err:  # unreadable or not one of ours: start afresh, keeping it aside
+        return None, f"its checkpoint cannot be read ({type(err).__name__})"
+    changed = differences(recorded, _as_recorded(cfg))
+    if changed:
+        return None, f"its checkpoint has other settings ({', '.join(changed[:6])}{' ...' if len(changed) > 6 else ''})"
+    return ResumePoint(path, epoch), ""
+
+
+def prepare_attempt(output_dir: Path, cfg: DictConfig) -> ResumePoint | None:
+    """Before a job that did not complete runs in `output_dir`: where it continues from, or None after
+    setting aside what an earlier attempt left (nothing is deleted)."""
+    point, why_not = resume_point(output_dir, cfg)
+    if point is not None:
+        print(f"resuming {output_dir} from its checkpoint after epoch {point.epoch} ({point.path})")
+        return point
+    kept = set_aside_previous_attempt(output_dir)
+    if kept is not None:
+        print(f"starting {output_dir} afresh: an earlier attempt did not complete and {why_not}; kept in {kept}")
+    return None

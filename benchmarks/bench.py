@@ -50,6 +50,7 @@ from arae.metrics import anomaly_metrics  # noqa: E402
 from arae.pipeline import build_module, set_threads  # noqa: E402
 from arae.results import write_json_atomic  # noqa: E402
 from arae.training import EpochTimer  # noqa: E402
+from arae.training.monitor import evaluate  # noqa: E402
 
 RESULTS_DIR = REPO / "benchmarks" / "results"
 MATMUL_SIZE = 2048  # side of the square matmul whose throughput sets the floor
@@ -236,9 +237,11 @@ def framework_epoch(cfg: DictConfig, module, datamodule, root: str) -> float:
 
 
 def framework_eval(cfg: DictConfig, module, datamodule, root: str) -> float:
-    trainer = instantiate(cfg.trainer, logger=False, callbacks=[], enable_progress_bar=False, default_root_dir=root)
+    """One scheduled evaluation as train.py runs it (the EpochEvaluation callback's pass and metrics)."""
     device = torch.device("cuda" if cfg.trainer.accelerator == "gpu" else "cpu")
-    return timed(lambda: trainer.validate(module, datamodule=datamodule, verbose=False), device)
+    module.net.to(device)
+    loader = datamodule.val_dataloader()
+    return timed(lambda: evaluate(module.net, loader, device), device)
 
 
 # -- one row ------------------------------------------------------------------------------------------

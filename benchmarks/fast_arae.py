@@ -56,6 +56,7 @@ def run_one(attack: str, normal_class: int, args, root: Path) -> dict:
         f"normal_class={normal_class}",
         f"seed={args.seed}",
         "trainer.max_epochs=100000",
+        "eval_every_n_epochs=1",  # AUROC at fractions of the budget: every epoch is needed
         "+callbacks.budget._target_=arae.training.TrainingBudget",
         f"+callbacks.budget.seconds={args.seconds}",
         *args.overrides,

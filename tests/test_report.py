@@ -9,7 +9,7 @@ import pytest
 from arae.report import main as report_main
 from arae.reporting import collect, compare, group_jobs, paper_table
 from arae.reporting.paper import as_classes
-from arae.resume import completed_results, differences
+from arae.resume import completed_results, differences, prepare_attempt
 
 
 def write_result(root, name, attack="linf", classes=(8,), seed=0, auroc=0.9, epochs=3, dataset="mnist", **extra):
@@ -151,14 +151,34 @@ def test_resume_skips_only_the_same_completed_job(tmp_path):
     (folder / "results.json").write_text(json.dumps({"status": "failed", "error": "x"}))
     (folder / "checkpoints").mkdir()
     (folder / "checkpoints" / "last.ckpt").write_text("weights")
-    assert completed_results(folder, cfg) is None  # a failure is run again, what it left is kept aside
+    assert completed_results(folder, cfg) is None
+    cfg.callbacks = {"checkpoint": {"dirpath": str(folder / "checkpoints"), "filename": "last"}}
+    assert prepare_attempt(folder, cfg) is None  # no readable checkpoint: run again, what it left kept aside
     assert json.loads((folder / "previous_attempts" / "1" / "results.failed.json").read_text())["error"] == "x"
     assert (folder / "previous_attempts" / "1" / "checkpoints" / "last.ckpt").read_text() == "weights"
     assert not (folder / "results.json").exists() and not (folder / "checkpoints").exists()
     (folder / "csv").mkdir()  # a killed attempt: logs but no results.json
-    assert completed_results(folder, cfg) is None
+    assert completed_results(folder, cfg) is None and prepare_attempt(folder, cfg) is None
     assert (folder / "previous_attempts" / "2" / "csv").is_dir()
     assert collect(tmp_path) == []  # set-aside attempts are not jobs of their own
+
+
+def test_an_unfinished_attempt_resumes_only_from_a_checkpoint_of_the_same_settings(tmp_path):
+    import torch
+    from omegaconf import OmegaConf
+
+    folder = tmp_path / "job"
+    checkpoint = folder / "checkpoints" / "last.ckpt"
+    checkpoint.parent.mkdir(parents=True)
+    cfg = OmegaConf.create({"seed": 0, "callbacks": {"checkpoint": {"dirpath": str(checkpoint.parent)}}})
+    torch.save({"epoch": 4, "arae_detector": {"config": {"seed": 0, "callbacks": None}}}, checkpoint)
+    (folder / "csv").mkdir()
+    point = prepare_attempt(folder, cfg)
+    assert point.path == checkpoint and point.epoch == 5  # Lightning counts epochs from 0
+    assert (folder / "csv").is_dir()  # nothing set aside: the attempt goes on
+    cfg.seed = 1
+    assert prepare_attempt(folder, cfg) is None  # other settings: start afresh, the attempt kept aside
+    assert (folder / "previous_attempts" / "1" / "checkpoints" / "last.ckpt").exists()
 
 
 def test_differences_lists_changed_settings():

@@ -28,13 +28,37 @@ def _as_is(batch):
     return batch
 
 
-def batch_loader(*tensors: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
-    """A DataLoader whose batch sampler yields index batches; the dataset slices tensors per batch. The
-    sampler stays a plain Random/SequentialSampler, so Lightning can swap it (`overfit_batches`, DDP)."""
+def batch_loader(
+    *tensors: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0, generator: torch.Generator | None = None
+) -> DataLoader:
+    """A DataLoader whose sampler yields index batches; the dataset slices tensors per batch.
+
+    Its random draws (the shuffled order, and the base seed every DataLoader iterator draws) come from
+    `generator` when given, else from a new one seeded with `seed`, never from torch's global generator:
+    the global stream is the attack's alone, so it does not depend on when Lightning starts an iterator
+    (at a fresh start, at an epoch's start, after a resume). The sampler stays a plain
+    Random/SequentialSampler, so Lightning can swap it (`overfit_batches`)."""
     dataset = TensorBatches(*tensors)
-    if shuffle:
-        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(int(seed)))
-    else:
-        sampler = SequentialSampler(dataset)
+    generator = generator or torch.Generator().manual_seed(int(seed))
+    sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
     batches = BatchSampler(sampler, batch_size=int(batch_size), drop_last=False)
-    return DataLoader(dataset, batch_sampler=batches, collate_fn=_as_is, num_workers=0)
+    return DataLoader(dataset, batch_sampler=batches, collate_fn=_as_is, num_workers=0, generator=generator)
+
+
+class TrainOrderState:
+    """For a DataModule with a `seed`: one generator draws every epoch's training order, and its state is
+    the DataModule's checkpoint state, so a resumed run shuffles its next epochs as an uninterrupted one."""
+
+    seed: int
+
+    @property
+    def train_order(self) -> torch.Generator:
+        if getattr(self, "_train_order", None) is None:
+            self._train_order = torch.Generator().manual_seed(int(self.seed))
+        return self._train_order
+
+    def state_dict(self) -> dict:
+        return {"train_order": self.train_order.get_state()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.train_order.set_state(state_dict["train_order"])

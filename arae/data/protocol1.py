@@ -11,13 +11,13 @@ import torch
 
 from arae.data.classes import normal_classes
 from arae.data.image_sources import pooled
-from arae.data.loaders import batch_loader
+from arae.data.loaders import TrainOrderState, batch_loader
 from arae.data.protocol2 import to_unit
 from arae.data.splits import HeldOutSplit, draw_classes, held_out_split
 from arae.errors import DataError
 
 
-class HeldOutProtocol(pl.LightningDataModule):
+class HeldOutProtocol(TrainOrderState, pl.LightningDataModule):
     """`val_dataloader` serves the validation split when there is one, else the test split (the paper
     monitors the test AUROC every epoch); `test_dataloader` always serves the test split. Labels: 1 = anomaly.
 
@@ -104,7 +104,7 @@ class HeldOutProtocol(pl.LightningDataModule):
 
     def train_dataloader(self):
         index = torch.arange(len(self.train_images))
-        return batch_loader(self.train_images, index, batch_size=self.batch_size, shuffle=True, seed=self.seed)
+        return batch_loader(self.train_images, index, batch_size=self.batch_size, shuffle=True, generator=self.train_order)
 
     def val_dataloader(self):
         if self.has_validation:

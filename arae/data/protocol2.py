@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 
 from arae.data.classes import normal_classes
-from arae.data.loaders import batch_loader
+from arae.data.loaders import TrainOrderState, batch_loader
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
@@ -17,7 +17,7 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255.0) if images.dtype == torch.uint8 else images.float()
 
 
-class ProtocolTwo(pl.LightningDataModule):
+class ProtocolTwo(TrainOrderState, pl.LightningDataModule):
     """The per-epoch monitoring (`val/*`) and the final test both read the official test split, as the
     paper logs test AUROC every epoch; no checkpoint is ever selected on it."""
 
@@ -61,7 +61,7 @@ class ProtocolTwo(pl.LightningDataModule):
 
     def train_dataloader(self):
         index = torch.arange(len(self.train_images))
-        return batch_loader(self.train_images, index, batch_size=self.batch_size, shuffle=True, seed=self.seed)
+        return batch_loader(self.train_images, index, batch_size=self.batch_size, shuffle=True, generator=self.train_order)
 
     def _eval_loader(self):
         return batch_loader(self.test_images, self.test_labels, batch_size=self.eval_batch_size, shuffle=False)

@@ -18,18 +18,17 @@ PARTS = ("model", "attack", "crafting", "optimizer")
 def module_hparams(cfg: DictConfig, image_shape: Sequence[int]) -> dict[str, Any]:
     """The resolved config groups the module is made of, plus the image shape: enough to rebuild it."""
     hparams = {part: OmegaConf.to_container(cfg[part], resolve=True) for part in PARTS}
-    return {**hparams, "last_k": int(cfg.last_k), "image_shape": [int(s) for s in image_shape]}
+    return {**hparams, "image_shape": [int(s) for s in image_shape]}
 
 
 def module_from_hparams(hparams: dict[str, Any]) -> ARAEModule:
-    cfg = OmegaConf.create({k: hparams[k] for k in (*PARTS, "last_k")})
+    cfg = OmegaConf.create({k: hparams[k] for k in PARTS})
     module = ARAEModule(
         net=instantiate(cfg.model, image_shape=tuple(hparams["image_shape"])),
         attack=instantiate(cfg.attack.adversary),
         loss=ARAELoss(gamma=cfg.attack.gamma),
         optimizer=instantiate(cfg.optimizer),
         crafting=instantiate(cfg.crafting),
-        last_k=cfg.last_k,
     )
     module.save_hyperparameters(hparams, logger=False)
     return module

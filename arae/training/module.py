@@ -1,5 +1,6 @@
 """The LightningModule: it only orchestrates the inner maximisation (the attack) and the outer
-minimisation (one optimiser step on the ARAE loss), and evaluates reconstruction-error scores."""
+minimisation (one optimiser step on the ARAE loss), and tests reconstruction-error scores. The per-epoch
+evaluation is the EpochEvaluation callback's (arae/training/monitor.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from arae.errors import TrainingDiverged
 from arae.metrics import AnomalyMetrics
 from arae.scoring import anomaly_score
 from arae.training.crafting import EpochCrafting
@@ -23,7 +25,6 @@ class ARAEModule(pl.LightningModule):
         loss: ARAELoss,
         optimizer: Callable[..., torch.optim.Optimizer],
         crafting=None,
-        last_k: int = 50,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -32,10 +33,7 @@ class ARAEModule(pl.LightningModule):
         self.loss = loss
         self.optimizer_factory = optimizer
         self.crafting = crafting if crafting is not None else EpochCrafting()
-        self.last_k = int(last_k)
-        self.val_metrics = AnomalyMetrics()
         self.test_metrics = AnomalyMetrics()
-        self.val_auroc_history: list[float] = []
         self._device_images: tuple[torch.Tensor, torch.Tensor] | None = None
         self._epoch_sums: dict = {}
 
@@ -86,6 +84,8 @@ class ARAEModule(pl.LightningModule):
         self.manual_backward(terms["loss"])
         optimizer.step()
         self._accumulate(terms, len(x))
+        if batch_idx + 1 == self.trainer.num_training_batches:
+            self._check_finite()
 
     def _accumulate(self, terms: dict[str, torch.Tensor], n: int) -> None:
         """Batch-size-weighted sums kept on the device: no logging call and no host sync per step."""
@@ -100,23 +100,24 @@ class ARAEModule(pl.LightningModule):
             return {}
         return {k: float(v) / sums["n"] for k, v in sums.items() if k != "n"}
 
+    def _check_finite(self) -> None:
+        """Once per epoch, before anything evaluates or saves the weights: a nan or inf loss in any step
+        makes its epoch sum non-finite (every term is a mean of squares, never negative)."""
+        sums = self._epoch_sums
+        if not torch.isfinite(sums["loss"]):
+            means = ", ".join(f"train/{k}={float(v) / sums['n']:.4g}" for k, v in sums.items() if k != "n")
+            raise TrainingDiverged(
+                f"the training loss became nan or inf in epoch {self.current_epoch + 1} ({means}); the "
+                "weights are no longer usable. Lower optimizer.lr (or attack.gamma, or the attack's step size) "
+                "and run again"
+            )
+
     def on_train_epoch_end(self) -> None:
         sums = self._epoch_sums
         if sums.get("n"):  # the same epoch means that log(on_epoch=True) would give, logged once
             self.log_dict({f"train/{k}": v / sums["n"] for k, v in sums.items() if k != "n"})
 
-    # -- evaluation: reconstruction error of the clean input, anomaly = positive ------------------
-    def validation_step(self, batch, batch_idx: int) -> None:
-        x, labels = batch
-        self.val_metrics.update(anomaly_score(self.net, x), labels)
-
-    def on_validation_epoch_end(self) -> None:
-        metrics = self.val_metrics.compute()
-        self.val_metrics.reset()
-        self.log_dict({f"val/{k}": v.float() for k, v in metrics.items()}, prog_bar=True)
-        if not self.trainer.sanity_checking:
-            self.val_auroc_history.append(float(metrics["auroc"]))
-
+    # -- final test: reconstruction error of the clean input, anomaly = positive -----------------
     def test_step(self, batch, batch_idx: int) -> None:
         x, labels = batch
         self.test_metrics.update(anomaly_score(self.net, x), labels)
@@ -125,10 +126,3 @@ class ARAEModule(pl.LightningModule):
         metrics = self.test_metrics.compute()
         self.test_metrics.reset()
         self.log_dict({f"test/{k}": v.float() for k, v in metrics.items()})
-
-    def auroc_summary(self) -> dict[str, float | int]:
-        """Mean and std of the per-epoch AUROC over the last K evaluations (the paper's stability figure)."""
-        last = torch.tensor(self.val_auroc_history[-self.last_k :], dtype=torch.float64)
-        if len(last) == 0:
-            return {"k": 0, "mean": float("nan"), "std": float("nan")}
-        return {"k": len(last), "mean": float(last.mean()), "std": float(last.std(unbiased=False))}

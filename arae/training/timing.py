@@ -16,6 +16,8 @@ def _sync(module: pl.LightningModule) -> None:
 
 
 class EpochTimer(pl.Callback):
+    """Its seconds travel in checkpoints, so a resumed run reports every epoch's time."""
+
     def __init__(self) -> None:
         self.seconds: list[float] = []
         self._start: float | None = None
@@ -36,6 +38,12 @@ class EpochTimer(pl.Callback):
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self._stop(pl_module)
+
+    def state_dict(self) -> dict:
+        return {"seconds": list(self.seconds)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.seconds = list(state_dict["seconds"])
 
 
 class TrainingBudget(EpochTimer):

@@ -1,0 +1,60 @@
+"""Stopping on SIGTERM (what SLURM and most schedulers send before they kill a job) at the end of the
+current epoch, where everything the next epoch needs can be saved, rather than in the middle of one."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import pytorch_lightning as pl
+
+EXIT_INTERRUPTED = 128 + signal.SIGTERM  # the status a shell gives a process ended by SIGTERM
+
+
+class Interrupted(Exception):
+    """The run was asked to stop before it finished; its last checkpoint (if any) resumes it."""
+
+
+class StopRequest:
+    """While installed, a first SIGTERM only sets `requested`; the run stops at its next epoch end. A
+    second SIGTERM stops it at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise Interrupted("a second SIGTERM arrived: stopped at once")
+        self.requested = True
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._handle)
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGTERM)
+        self.install()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+class StopAtEpochEnd(pl.Callback):
+    """Lightning's own SIGTERM handler stops training after the current batch, in the middle of an epoch
+    whose per-epoch adversarial examples and data order a checkpoint cannot hold; this callback puts the
+    StopRequest's handler back once training starts and ends training at the epoch's end instead (the
+    checkpoint callback then saves that epoch)."""
+
+    def __init__(self, request: StopRequest) -> None:
+        self.request = request
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.request.install()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.request.requested:
+            trainer.should_stop = True

@@ -1,0 +1,77 @@
+"""The per-epoch AUROC the paper reports: when it is measured, how, and the history it builds."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from arae.errors import ConfigError
+from arae.metrics import anomaly_metrics
+from arae.scoring import anomaly_score
+
+
+class EvaluationSchedule:
+    """Every epoch within the last `last_k` epochs of the run (all the last-K statistic needs), every
+    `every_n_epochs` epochs before them. Epochs are counted from 1: epoch e is evaluated once e epochs
+    have been trained."""
+
+    def __init__(self, max_epochs: int, last_k: int, every_n_epochs: int) -> None:
+        if int(every_n_epochs) < 1:
+            raise ConfigError(f"eval_every_n_epochs must be >= 1 (1 evaluates every epoch), got {every_n_epochs}")
+        self.max_epochs = int(max_epochs)
+        self.last_k = int(last_k)
+        self.every_n_epochs = int(every_n_epochs)
+
+    def due(self, epoch: int) -> bool:
+        return epoch > self.max_epochs - self.last_k or epoch % self.every_n_epochs == 0
+
+
+@torch.inference_mode()
+def evaluate(net: nn.Module, loader, device: torch.device) -> dict[str, torch.Tensor]:
+    """One forward pass over an evaluation split, then all metrics at once on the collected scores."""
+    was_training = net.training
+    net.eval()
+    try:
+        scores, labels = zip(*((anomaly_score(net, x.to(device)), y) for x, y in loader))
+    finally:
+        net.train(was_training)
+    return anomaly_metrics(torch.cat(scores).cpu(), torch.cat(labels))
+
+
+class EpochEvaluation(pl.Callback):
+    """After each scheduled training epoch, the AUROC (and FPR, F1) on the DataModule's evaluation split
+    (`val_dataloader`: the test split unless the protocol holds out a validation split), logged as `val/*`
+    and kept with its epoch. The history travels in checkpoints, so a resumed run keeps it."""
+
+    def __init__(self, schedule: EvaluationSchedule) -> None:
+        self.schedule = schedule
+        self.epochs: list[int] = []
+        self.aurocs: list[float] = []
+        self._loader = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._loader = trainer.datamodule.val_dataloader()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        if not self.schedule.due(epoch):
+            return
+        metrics = evaluate(pl_module.net, self._loader, pl_module.device)
+        pl_module.log_dict({f"val/{k}": v.float() for k, v in metrics.items()}, prog_bar=True)
+        self.epochs.append(epoch)
+        self.aurocs.append(float(metrics["auroc"]))
+
+    def summary(self, last_epoch: int, k: int) -> dict[str, float | int]:
+        """Mean and std of the AUROC over the evaluations within the last `k` epochs up to `last_epoch`
+        (the paper's stability figure; `k` evaluations when the run went its full length)."""
+        last = torch.tensor([a for e, a in zip(self.epochs, self.aurocs) if e > last_epoch - k], dtype=torch.float64)
+        if len(last) == 0:
+            return {"k": 0, "mean": float("nan"), "std": float("nan")}
+        return {"k": len(last), "mean": float(last.mean()), "std": float(last.std(unbiased=False))}
+
+    def state_dict(self) -> dict:
+        return {"epochs": list(self.epochs), "aurocs": list(self.aurocs)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.epochs, self.aurocs = list(state_dict["epochs"]), list(state_dict["aurocs"])
