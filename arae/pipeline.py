@@ -19,6 +19,7 @@ from arae.detector import DetectorExport
 from arae.errors import ConfigError, UserError
 from arae.results import RESULTS_FILE, write_json_atomic
 from arae.training import ARAELoss, ARAEModule, EpochTimer
+from arae.validation import validate
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
 def train(cfg: DictConfig, output_dir: Path) -> dict[str, Any]:
     """Train and test one detector; return (and write) its results."""
     started = time.perf_counter()
+    validate(cfg)
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     if cfg.matmul_precision not in MATMUL_PRECISIONS:
         raise ConfigError(f"matmul_precision must be one of {', '.join(MATMUL_PRECISIONS)}, got {cfg.matmul_precision!r}")

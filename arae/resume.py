@@ -24,6 +24,7 @@ ENVIRONMENT_KEYS = (
     "callbacks",
     "group",
     "skip_completed",
+    "num_threads",
     "trainer.accelerator",
     "trainer.devices",
     "trainer.enable_progress_bar",
