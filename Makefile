@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow clean reproduce-table6 reproduce-table2 report dashboard figures bench bench-fast-arae fidelity
+.PHONY: help install train test test-slow test-cluster clean reproduce-table6 reproduce-table2 report dashboard figures bench bench-fast-arae fidelity
 
 help: ## list the targets
 	@echo "arae - adversarially robust autoencoders for novelty detection"
@@ -34,6 +34,13 @@ test: $(STAMP) ## run the default test suite (fast; real-data tests skip when th
 
 test-slow: $(STAMP) ## run the slow tests only (longer real-data runs)
 	$(PY) -m pytest -q -m slow $(ARGS)
+
+# A real single-node SLURM cluster (Debian's slurm-wlm and munge; needs root), then a submitit sweep of two
+# tiny jobs through it, one requeued mid-run with `scontrol requeue`. The cluster is stopped afterwards.
+test-cluster: $(STAMP) ## SLURM sweep + requeue on a local one-node cluster (root; installs slurm-wlm, munge)
+	scripts/slurm-local.sh start
+	@status=0; $(PY) -m pytest -q -m cluster -rxX tests/cluster/test_slurm.py $(ARGS) || status=$$?; \
+	scripts/slurm-local.sh stop; exit $$status
 
 # Reproducing the paper's tables (README, "Reproducing the paper's tables"). Defaults are the paper's settings;
 # EPOCHS=N shortens every job, CLASSES=8 or CLASSES="8,'[4,5]'" runs only those normal classes, SEEDS=0,1,2

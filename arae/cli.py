@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 from rich.console import Console
@@ -16,6 +17,10 @@ from arae.errors import ConfigError
 from arae.pipeline import run_job, user_error
 from arae.resume import completed_results, prepare_attempt
 from arae.training.interruption import EXIT_INTERRUPTED, Interrupted
+
+
+class JobFailed(CompactHydraException):
+    """A sweep job stopped by a user error: Hydra prints its message alone, with no traceback."""
 
 
 def print_summary(results: dict[str, Any], console: Console | None = None) -> None:
@@ -97,7 +102,8 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
             raise
         Console(stderr=True).print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
         if hydra_cfg.mode == RunMode.MULTIRUN:
-            raise  # the sweep goes on with the other jobs and names this failure at its end
+            # The sweep goes on with the other jobs and names this failure at its end, without a traceback.
+            raise JobFailed(f"the job in {output_dir} stopped: {problem}") from None
         sys.exit(2)
     print_summary(results)
     return validation_objective(results, metric)

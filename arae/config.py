@@ -9,9 +9,9 @@ def classes_tag(value) -> str:
     """`8` -> "8"; `[4, 5]` -> "4_5": a normal-class setting as it appears in run names."""
     if isinstance(value, str):  # a quoted list from the command line, e.g. '[4,5]'
         value = [v.strip() for v in value.strip().strip("[]()").split(",") if v.strip()]
-    if isinstance(value, int):
-        return str(value)
-    return "_".join(str(v) for v in value)
+    if isinstance(value, (list, tuple)) or OmegaConf.is_list(value):
+        return "_".join(str(v) for v in value)
+    return str(value)  # an int; anything else is refused later with a message, but must name a folder first
 
 
 def normal_tag(value, n_drawn=None) -> str:
@@ -24,9 +24,17 @@ def first_set(*values):
     return next((v for v in values if v is not None), None)
 
 
+def unless_set(value, default):
+    """`default` when `value` is null, else null: `${unless_set:${normal_class},1}` draws one class unless
+    a normal class was chosen."""
+    return default if value is None else None
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("first_set"):
         OmegaConf.register_new_resolver("first_set", first_set)
+    if not OmegaConf.has_resolver("unless_set"):
+        OmegaConf.register_new_resolver("unless_set", unless_set)
     if not OmegaConf.has_resolver("classes_tag"):
         OmegaConf.register_new_resolver("classes_tag", classes_tag)
     if not OmegaConf.has_resolver("normal_tag"):

@@ -25,6 +25,7 @@ from arae.training import build as training_build
 from arae.training.checkpointing import AtomicCheckpointIO, RandomStates
 from arae.training.interruption import Interrupted, StopAtEpochEnd, StopRequest
 from arae.training.monitor import EpochEvaluation, EvaluationSchedule
+from arae.validation import validate
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ def train(
 ) -> dict[str, Any]:
     """Train (or, given `resume`, continue training) and test one detector; return (and write) its results."""
     started = time.perf_counter()
+    validate(cfg)
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     max_epochs = check_epochs(cfg.trainer.max_epochs)
     if cfg.matmul_precision not in MATMUL_PRECISIONS:

@@ -37,7 +37,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def write_paper_report(key: str, jobs: list[Job], root: Path, out: Path, name: str, metric: str) -> Path:
+def write_paper_report(key: str, jobs: list[Job], root: Path, out: Path, name: str, metric: str) -> list[Path]:
+    """Write the report; return the files written, the Markdown first."""
     table = paper_table(key)
     cells, budgets = compare(table, jobs, metric)
     budget_list = sorted({c.epochs for c in cells})
@@ -50,7 +51,7 @@ def write_paper_report(key: str, jobs: list[Job], root: Path, out: Path, name: s
     md = paper_markdown(table, cells, budgets, jobs, root, plots, paper_epochs)
     (out / f"{name}.md").write_text(md)
     paper_csv(out / f"{name}.csv", cells, budgets)
-    return out / f"{name}.md"
+    return [out / f"{name}.md", out / f"{name}.csv", *(out / file for file in plots.values())]
 
 
 def _paper_epochs(jobs: list[Job], epochs: int) -> str | None:
@@ -59,14 +60,15 @@ def _paper_epochs(jobs: list[Job], epochs: int) -> str | None:
     return "/".join(map(str, values)) or None
 
 
-def write_summary_report(keys: tuple[str, ...], jobs: list[Job], root: Path, out: Path, name: str, metric: str) -> Path:
+def write_summary_report(keys: tuple[str, ...], jobs: list[Job], root: Path, out: Path, name: str, metric: str) -> list[Path]:
+    """Write the report; return the files written, the Markdown first."""
     groups = group_jobs(jobs, keys, metric)
     plot = None
     if any(g.mean is not None for g in groups):
         plot = plot_groups(out / f"{name}.png", metric, groups).name
     (out / f"{name}.md").write_text(summary_markdown(groups, keys, metric, jobs, root, plot))
     summary_csv(out / f"{name}.csv", groups, keys, metric)
-    return out / f"{name}.md"
+    return [out / f"{name}.md", out / f"{name}.csv", *([out / plot] if plot else [])]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,21 +77,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.dir} is not a folder; give the folder a multirun wrote, e.g. multirun_outputs/table6",
               file=sys.stderr)
         return 2
+    jobs = collect(args.dir)
+    if not jobs:
+        print(f"error: no runs under {args.dir} (no results.json and no job folders); give the folder a sweep "
+              "wrote, e.g. multirun_outputs/table6. Nothing was written.", file=sys.stderr)
+        return 2
     out = args.out or args.dir
     out.mkdir(parents=True, exist_ok=True)
     name = args.name or args.paper or "report"
-    jobs = collect(args.dir)
     try:
         if args.paper:
-            report = write_paper_report(args.paper, jobs, args.dir, out, name, args.metric)
+            written = write_paper_report(args.paper, jobs, args.dir, out, name, args.metric)
         else:
             keys = tuple(k.strip() for k in args.by.split(",") if k.strip())
-            report = write_summary_report(keys, jobs, args.dir, out, name, args.metric)
+            written = write_summary_report(keys, jobs, args.dir, out, name, args.metric)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(report.read_text())
-    print(f"wrote {report}, {report.with_suffix('.csv')} and the plot(s) beside them")
+    print(written[0].read_text())
+    print("wrote " + ", ".join(str(path) for path in written))
     bad = [j for j in jobs if j.status != COMPLETED]
     for job in bad:
         print(f"{job.status}: {job.name} ({job.folder}): {one_line(job.error)}", file=sys.stderr)

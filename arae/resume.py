@@ -30,6 +30,7 @@ ENVIRONMENT_KEYS = (
     "group",
     "skip_completed",
     "eval_every_n_epochs",  # when the AUROC is measured, not what is trained (evaluation draws no random numbers)
+    "num_threads",
     "trainer.accelerator",
     "trainer.devices",
     "trainer.enable_progress_bar",

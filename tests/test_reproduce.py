@@ -89,3 +89,29 @@ def test_reproduce_targets_pass_their_settings(tmp_path):
     assert "trainer.max_epochs=2" in out and "normal_class=8,'[4,5]'" in out
     assert "hydra/launcher=joblib hydra.launcher.n_jobs=3" in out
     assert "-m arae.report multirun_outputs/table6 --paper table6" in out
+
+
+@pytest.mark.parametrize(
+    "launcher, plugin",
+    [("joblib", "hydra-joblib-launcher"), ("submitit_slurm", "hydra-submitit-launcher"), ("ray", "hydra-ray-launcher")],
+)
+def test_launcher_plugin_instantiates_from_our_config(launcher, plugin):
+    """Our launcher configs build the installed plugin's launcher: every field is one its class takes."""
+    import importlib
+    import warnings
+
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import instantiate
+
+    from arae.config import register_resolvers
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        cfg = compose("train", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    module, _, name = cfg.hydra.launcher._target_.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except ImportError as err:
+        pytest.skip(f"{plugin} is not installed ({err}); pip install {plugin} to test this launcher")
+    assert isinstance(instantiate(cfg.hydra.launcher), cls)

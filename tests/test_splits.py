@@ -64,7 +64,7 @@ def test_too_few_anomalies_is_a_clear_error():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"tau": 0.0}, "protocol.tau"), ({"tau": 1.5}, "protocol.tau"), ({"train_fraction": 1.0}, "train_fraction")],
+    [({"tau": 0.0}, "protocol.tau"), ({"tau": 1.0}, "protocol.tau=1.0 must lie strictly between"), ({"tau": 1.5}, "protocol.tau"), ({"train_fraction": 1.0}, "train_fraction")],
 )
 def test_bad_protocol_settings(kwargs, match):
     with pytest.raises(ConfigError, match=match):

@@ -10,6 +10,7 @@ import torch
 
 from arae.data.classes import normal_classes
 from arae.data.loaders import TrainOrderState, batch_loader
+from arae.errors import DataError
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
@@ -53,11 +54,28 @@ class ProtocolTwo(TrainOrderState, pl.LightningDataModule):
         if self.train_images is not None:
             return
         images, labels = self.source.split(train=True)
-        self.train_images = to_unit(images[self._is_normal(labels)])
+        normal = self._is_normal(labels)
+        if not bool(normal.any()):
+            raise DataError(
+                f"the training split of {self.source.name} has no images of normal class {self._names()}; "
+                "add images to that class (for dataset=folder: DIR/train/<class>/) or choose another normal_class"
+            )
+        self.train_images = to_unit(images[normal])
         images, labels = self.source.split(train=False)
         self.test_images = to_unit(images)
         self.test_labels = (~self._is_normal(labels)).long()
         self.test_classes = labels
+        kinds = {0: f"images of normal class {self._names()}", 1: "anomalous images (other classes)"}
+        missing = [text for label, text in kinds.items() if not bool((self.test_labels == label).any())]
+        if missing:
+            raise DataError(
+                f"the test split of {self.source.name} has no {' and no '.join(missing)}, so no AUROC can be "
+                "measured; the test split needs both (for dataset=folder: add images to DIR/test/<class>/)"
+            )
+
+    def _names(self) -> str:
+        names = getattr(self.source, "classes", None)
+        return ", ".join(f"{c} ({names[c]})" if names else str(c) for c in self.normal_classes)
 
     def train_dataloader(self):
         index = torch.arange(len(self.train_images))

@@ -65,8 +65,11 @@ def held_out_split(
     test set's proportion (disjoint from the test anomalies)."""
     if not 0.0 < train_fraction < 1.0:
         raise ConfigError(f"protocol.train_fraction must lie in (0, 1), got {train_fraction}")
-    if tau is not None and not 0.0 < tau <= 1.0:
-        raise ConfigError(f"protocol.tau (the normal share of the test set) must lie in (0, 1], got {tau}")
+    if tau is not None and not 0.0 < tau < 1.0:
+        raise ConfigError(
+            f"protocol.tau={tau} must lie strictly between 0 and 1: it is the share of normal images in the "
+            "test set, and the test set needs normal and anomalous images; e.g. protocol.tau=0.5"
+        )
     if not 0.0 <= validation_fraction < 1.0:
         raise ConfigError(f"protocol.validation_fraction must lie in [0, 1), got {validation_fraction}")
     if validation_fraction > 0 and tau is None:

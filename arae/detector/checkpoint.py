@@ -51,8 +51,11 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
     path = find_checkpoint(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise DataError(f"cannot read checkpoint {path}: {err}") from err
+    except Exception as err:  # torch's own message suggests unsafe loading: never pass it on to a user
+        raise DataError(
+            f"cannot read {path}: it is not a checkpoint written by arae's train.py ({type(err).__name__}); give "
+            "a run's checkpoints/last.ckpt or its run folder"
+        ) from None
     if not isinstance(checkpoint, dict) or KEY not in checkpoint:
         raise DataError(
             f"{path} holds no detector metadata ('{KEY}'): it was not written by arae's train.py with the "

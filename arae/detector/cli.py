@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 from pathlib import Path
 
@@ -15,6 +16,23 @@ from arae.errors import UserError
 COLUMNS = ("path", "score", "threshold", "verdict", "converted")
 
 
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number; give a score such as 0.5")
+    return value
+
+
+def csv_file(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name, e.g. --csv {path / 'scores.csv'}")
+    return path
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="arae-score",
@@ -23,8 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("checkpoint", help="a .ckpt file written by train.py, or its run folder")
     parser.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or glob patterns")
-    parser.add_argument("--csv", default="scores.csv", help="where to write the CSV (default: scores.csv)")
-    parser.add_argument("--threshold", type=float, default=None, help="use this threshold instead of the stored one")
+    parser.add_argument("--csv", type=csv_file, default=Path("scores.csv"), help="where to write the CSV (default: scores.csv)")
+    parser.add_argument("--threshold", type=finite_float, default=None, help="use this threshold instead of the stored one")
     parser.add_argument("--strict", action="store_true", help="reject images whose size or colour mode differ from the model's instead of converting them")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
     parser.add_argument("--quiet", action="store_true", help="write the CSV without printing the table")
@@ -76,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as err:
         Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         return 2
-    write_csv(rows, Path(args.csv))
+    write_csv(rows, args.csv)
     if not args.quiet:
         print_rows(rows, console)
     anomalies = sum(row["verdict"] == "anomaly" for row in rows)
