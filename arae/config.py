@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from omegaconf import OmegaConf
+
+MAX_DIRNAME = 160  # well under the 255 bytes most file systems allow for one path component
 
 
 def classes_tag(value) -> str:
@@ -30,7 +34,20 @@ def unless_set(value, default):
     return default if value is None else None
 
 
+def folder_name(text: str) -> str:
+    """A sweep job's settings as a folder name: kept as they are when short, else a readable head plus a
+    hash of the whole, so that many overrides (an Optuna trial) still name a folder and the same settings
+    always name the same one."""
+    text = str(text)
+    if len(text) <= MAX_DIRNAME:
+        return text
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    return f"{text[: MAX_DIRNAME - 13]}-{digest}"
+
+
 def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("folder_name"):
+        OmegaConf.register_new_resolver("folder_name", folder_name)
     if not OmegaConf.has_resolver("first_set"):
         OmegaConf.register_new_resolver("first_set", first_set)
     if not OmegaConf.has_resolver("unless_set"):

@@ -164,7 +164,7 @@ def test_arae_score_csv_folder(checkpoint, fake_root, tmp_path, capsys):
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_arae_score_threshold_must_be_finite(checkpoint, fake_root, tmp_path, capsys, value):
     with pytest.raises(SystemExit) as stop:
-        score_main([str(checkpoint), str(image_file(fake_root, tmp_path)), "--threshold", value])
+        score_main([str(checkpoint), str(image_file(fake_root, tmp_path)), f"--threshold={value}"])
     assert stop.value.code == 2
     assert f"'{value}' is not a finite number" in capsys.readouterr().err
 

@@ -111,9 +111,8 @@ def test_generic_report(runs):
     assert (runs / "by_seed.png").exists() and "union-c8-s0" in (runs / "by_seed.md").read_text()
 
 
-def test_report_of_a_folder_with_nothing_done(tmp_path, capsys):
-    assert report_main([str(tmp_path), "--paper", "table2"]) == 0
-    assert "No completed job" in (tmp_path / "table2.md").read_text()
+def test_report_of_a_folder_that_does_not_exist(tmp_path, capsys):
+    # An empty folder: tests/test_bad_inputs.py (exit 2, nothing written).
     assert report_main([str(tmp_path / "nowhere")]) == 2
     assert "is not a folder" in capsys.readouterr().err
 

@@ -150,7 +150,8 @@ def test_evaluation_and_checkpoint_cadence():
     assert [e for e in range(1, 6) if EvaluationSchedule(5, 50, 10).due(e)] == [1, 2, 3, 4, 5]
 
     saved = []
-    trainer = SimpleNamespace(max_epochs=7, should_stop=False, save_checkpoint=lambda path, **_: saved.append(epoch))
+    trainer = SimpleNamespace(max_epochs=7, should_stop=False)
+    trainer.save_checkpoint = lambda path, **_: saved.append(trainer.current_epoch + 1)
     callback = EpochCheckpoint("ckpts", every_n_epochs=3)
     for epoch in range(1, 8):
         trainer.current_epoch = epoch - 1

@@ -48,6 +48,7 @@ class FileSource:
 
     classes: list[str]
     notes: list[str]
+    official_split = True
 
     def __init__(self, path: str | Path, image_size=None, mode: str = "RGB", interpolation: str = "area") -> None:
         if path is None:
@@ -90,11 +91,16 @@ class FileSource:
 class PooledSource(FileSource):
     """A data set without official train/test splits: a protocol decides which images train."""
 
+    official_split = False
+
     def split(self, train: bool) -> Split:
-        raise ConfigError(
-            f"{self.name} has no official train/test split, so protocol 2 cannot use it; "
-            f"use protocol=p1 or protocol=holdout"
-        )
+        raise no_official_split(self.name)
+
+
+def no_official_split(name: str) -> ConfigError:
+    return ConfigError(
+        f"{name} has no official train/test split, so protocol 2 cannot use it; use protocol=p1 or protocol=holdout"
+    )
 
 
 @register_source("coil100")
@@ -276,6 +282,7 @@ class CIFAR10:
 
     classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     image_shape = (3, 32, 32)
+    official_split = True
     folder = "cifar-10-batches-py"
     files = {True: [f"data_batch_{i}" for i in range(1, 6)], False: ["test_batch"]}
 

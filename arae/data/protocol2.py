@@ -9,6 +9,7 @@ import pytorch_lightning as pl
 import torch
 
 from arae.data.classes import normal_classes
+from arae.data.image_sources import no_official_split
 from arae.data.loaders import TrainOrderState, batch_loader
 from arae.errors import DataError
 
@@ -34,6 +35,8 @@ class ProtocolTwo(TrainOrderState, pl.LightningDataModule):
         super().__init__()
         self.name = name
         self.source = source
+        if not source.official_split:
+            raise no_official_split(source.name)
         self.normal_classes = normal_classes(normal_class, source.num_classes, source.name)
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size)

@@ -21,6 +21,7 @@ class IdxSource:
     folder: str
     classes: list[str]
     image_shape = (1, 28, 28)
+    official_split = True  # protocol 2 reads split(train); pooled sets (COIL-100, medical) have none
     files = {
         True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
         False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
