@@ -133,3 +133,12 @@ def test_fidelity_sweep_then_report_end_to_end(fake_root, tmp_path):
     text = (out / "fidelity.md").read_text()
     assert "| 1 | ARAE (per-epoch, 2 steps, batch 64) − DAE (batch 64) | 2 | 3 |" in text
     assert (out / "fidelity" / "class_1.png").exists()
+
+
+def test_a_seed_run_at_two_budgets_counts_once_at_its_longest(tmp_path):
+    write_run(tmp_path / "e100", "linf", 8, 0, [0.80] * 100)
+    write_run(tmp_path / "e150", "linf", 8, 0, [0.80] * 100 + [0.90] * 50)
+    write_run(tmp_path / "e150", "linf", 8, 1, [0.85] * 150)
+    ((_, runs),) = fidelity.series_of(fidelity.load_runs(tmp_path)).items()
+    assert [(r.seed, r.length) for r in runs] == [(0, 150), (1, 150)]
+    assert fidelity.common_budget(runs) == 150

@@ -172,9 +172,17 @@ def load_runs(root: Path) -> list[Run]:
 
 
 def series_of(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
-    """Runs by (normal class, series), each list ordered by seed."""
+    """Runs by (normal class, series), each list ordered by seed, one run per seed.
+
+    A seed run twice in one series (a 250-epoch job and its 350-epoch extension) is one replicate: the
+    longest run stands for it, and shorter budgets are read off its curve."""
+    longest: dict[tuple[str, str, int], Run] = {}
+    for run in runs:
+        key = (run.normal_class, run.series, run.seed)
+        if key not in longest or run.length > longest[key].length:
+            longest[key] = run
     grouped: dict[tuple[str, str], list[Run]] = {}
-    for run in sorted(runs, key=lambda r: (_class_key(r.normal_class), r.series, r.seed)):
+    for run in sorted(longest.values(), key=lambda r: (_class_key(r.normal_class), r.series, r.seed)):
         grouped.setdefault((run.normal_class, run.series), []).append(run)
     return grouped
 
