@@ -54,7 +54,8 @@ def finish(args, paths: list[Path]) -> None:
     if args.wandb:
         from arae.analysis.plotting import log_to_wandb
 
-        log_to_wandb([p for p in paths if p.suffix == ".png"], Path(args.out), name=f"analysis-{args.command}")
+        analysed = getattr(args, "checkpoints", None) or []
+        log_to_wandb([p for p in paths if p.suffix == ".png"], Path(args.out), analysed, name=f"analysis-{args.command}")
 
 
 # -- commands ------------------------------------------------------------------------------------------

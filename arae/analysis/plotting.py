@@ -48,13 +48,30 @@ def save(fig, path: str | Path) -> Path:
     return path
 
 
-def log_to_wandb(paths: Sequence[Path], folder: Path, name: str = "analysis", project: str = "arae") -> None:
-    """Log the figures as images of one W&B run written under `folder` (offline unless WANDB_MODE=online)."""
+def wandb_run_of(path: str | Path) -> tuple[Path, str] | None:
+    """(run folder, W&B run id) of the training run a checkpoint or run folder belongs to, if it logged to
+    W&B: a run folder holds wandb/[offline-]run-<date>_<time>-<id>/ (the id is the last part of the name)."""
+    path = Path(path)
+    folder = path if path.is_dir() else (path.parent.parent if path.parent.name == "checkpoints" else path.parent)
+    runs = sorted((folder / "wandb").glob("*run-*-*"))
+    runs = [r for r in runs if r.is_dir() and r.name != "latest-run"]
+    return (folder, runs[-1].name.rsplit("-", 1)[-1]) if runs else None
+
+
+def log_to_wandb(paths: Sequence[Path], folder: Path, analysed: Sequence[str | Path] = (), name: str = "analysis",
+                 project: str = "arae") -> None:
+    """Log the figures as images into the W&B run of each analysed training run (resumed by its id, so
+    the figures sit beside its curves); where none of them logged to W&B, into one new `analysis` run
+    written under `folder`. Offline unless WANDB_MODE=online (`wandb sync` publishes them later)."""
     import wandb
 
     mode = os.environ.get("WANDB_MODE", "offline")
-    run = wandb.init(project=project, job_type="analysis", name=name, dir=str(folder), mode=mode)
-    try:
-        run.log({Path(p).stem: wandb.Image(str(p)) for p in paths})
-    finally:
-        run.finish()
+    images = {Path(p).stem: str(p) for p in paths}
+    targets = {found for found in map(wandb_run_of, analysed) if found is not None}
+    inits = [dict(id=run_id, resume="allow", dir=str(run_folder)) for run_folder, run_id in sorted(targets)]
+    for init in inits or [dict(job_type="analysis", name=name, dir=str(folder))]:
+        run = wandb.init(project=project, mode=mode, **init)
+        try:
+            run.log({f"analysis/{key}": wandb.Image(value) for key, value in images.items()})
+        finally:
+            run.finish()

@@ -1,0 +1,145 @@
+"""Images in a run's own W&B run: reconstructions of fixed test images during training, and at the end the
+ROC curve and the anomaly scores by class. Nothing happens without a WandbLogger (logger=wandb)."""
+
+from __future__ import annotations
+
+import io
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.loggers import WandbLogger
+
+from arae.errors import ConfigError
+from arae.scoring import anomaly_score
+
+
+def _wandb_run(trainer: pl.Trainer):
+    for logger in trainer.loggers:
+        if isinstance(logger, WandbLogger):
+            return logger.experiment
+    return None
+
+
+def pick_images(loader, per_class: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first `per_class` normal (label 0) and anomalous (label 1) images of an evaluation loader: the
+    same images at every epoch, so a run's reconstructions can be compared over time."""
+    normal, anomalous = [], []
+    for x, y in loader:
+        normal += list(x[y == 0][: per_class - len(normal)])
+        anomalous += list(x[y == 1][: per_class - len(anomalous)])
+        if len(normal) == per_class and len(anomalous) == per_class:
+            break
+    empty = torch.empty(0, *next(iter(loader))[0].shape[1:])
+    return (torch.stack(normal) if normal else empty), (torch.stack(anomalous) if anomalous else empty)
+
+
+def reconstruction_grid(net: torch.nn.Module, images: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Two rows per group of images: the inputs above their reconstructions, as one (H, W[, C]) image in [0, 1]."""
+    from torchvision.utils import make_grid
+
+    with torch.inference_mode():
+        recon = net(images).reshape(-1, *shape)
+    inputs = images.reshape(-1, *shape)
+    grid = make_grid(torch.cat([inputs, recon]).float().clamp(0, 1), nrow=len(images), padding=2)
+    return grid[0] if shape[0] == 1 else grid.permute(1, 2, 0)  # make_grid repeats a grey channel thrice
+
+
+def _figure_image(fig):
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    buffer.seek(0)
+    return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def roc_figure(scores: torch.Tensor, labels: torch.Tensor):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from torchmetrics.functional.classification import binary_auroc, binary_roc
+
+    fpr, tpr, _ = binary_roc(scores.float(), labels.long())
+    auroc = float(binary_auroc(scores.float(), labels.long()))
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.plot(fpr.numpy(), tpr.numpy(), label=f"AUROC {auroc:.3f}")
+    ax.plot([0, 1], [0, 1], ls=":", c="grey")
+    ax.set(xlabel="false positive rate (normal flagged)", ylabel="true positive rate (anomaly flagged)")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def score_histogram_figure(scores: torch.Tensor, labels: torch.Tensor):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    bins = torch.linspace(float(scores.min()), float(scores.max()), 51).numpy()
+    for label, name in ((0, "normal"), (1, "anomalous")):
+        ax.hist(scores[labels == label].numpy(), bins=bins, alpha=0.6, density=True, label=name)
+    ax.set(xlabel="anomaly score (reconstruction error)", ylabel="density")
+    ax.legend()
+    return fig
+
+
+class WandbMedia(pl.Callback):
+    """With a W&B logger: `media/reconstructions` (inputs above reconstructions of `per_class` fixed normal
+    and anomalous images of the evaluation split) every `every_n_epochs` epochs and after the last one;
+    at the end `media/roc` and `media/score_histogram` on the evaluation split, and the scores by class as
+    W&B histograms (`scores/normal`, `scores/anomalous`)."""
+
+    def __init__(self, every_n_epochs: int, per_class: int) -> None:
+        if int(every_n_epochs) < 1 or int(per_class) < 1:
+            raise ConfigError(
+                f"callbacks.wandb_media needs every_n_epochs >= 1 and per_class >= 1, got {every_n_epochs} and "
+                f"{per_class}; set them in conf/train.yaml or on the command line"
+            )
+        self.every_n_epochs = int(every_n_epochs)
+        self.per_class = int(per_class)
+        self._run = None
+        self._images: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._run = _wandb_run(trainer) if trainer.is_global_zero else None
+        if self._run is not None:
+            self._images = pick_images(trainer.datamodule.val_dataloader(), self.per_class)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        if self._run is None or not (epoch % self.every_n_epochs == 0 or epoch == trainer.max_epochs):
+            return
+        import wandb
+
+        shape = tuple(trainer.datamodule.image_shape)
+        panels = {}
+        for name, images in zip(("normal", "anomalous"), self._images):
+            if len(images):
+                grid = reconstruction_grid(pl_module.net, images.to(pl_module.device), shape)
+                panels[f"media/reconstructions_{name}"] = wandb.Image(grid.cpu().numpy(), caption=f"epoch {epoch}: inputs above, reconstructions below")
+        self._run.log({**panels, "epoch": epoch})
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._run is None:
+            return
+        import wandb
+
+        was_training = pl_module.net.training
+        pl_module.net.eval()
+        with torch.inference_mode():
+            pairs = [(anomaly_score(pl_module.net, x.to(pl_module.device)).cpu(), y) for x, y in trainer.datamodule.val_dataloader()]
+        pl_module.net.train(was_training)
+        scores, labels = torch.cat([s for s, _ in pairs]).float(), torch.cat([y for _, y in pairs]).long()
+        media = {
+            "media/roc": wandb.Image(_figure_image(roc_figure(scores, labels))),
+            "media/score_histogram": wandb.Image(_figure_image(score_histogram_figure(scores, labels))),
+        }
+        for label, name in ((0, "normal"), (1, "anomalous")):
+            if (labels == label).any():
+                media[f"scores/{name}"] = wandb.Histogram(scores[labels == label].numpy())
+        self._run.log(media)
