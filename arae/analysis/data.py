@@ -5,20 +5,15 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import NamedTuple
 
-import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from arae.data.protocols import Labelled
 from arae.detector import Detector
 from arae.errors import DataError
 
-
-class TestSplit(NamedTuple):
-    images: torch.Tensor  # in [0, 1]
-    labels: torch.Tensor  # 1 = anomaly
-    classes: torch.Tensor  # each image's class in its data set (e.g. the MNIST digit)
+TestSplit = Labelled  # images in [0, 1], labels (1 = anomaly), each image's class in its data set
 
 
 def source_config(config: dict, data_root: str | None) -> dict:
@@ -51,9 +46,10 @@ def test_split(detector: Detector, data_root: str | None = None) -> TestSplit:
         OmegaConf.create(config["protocol"]), source=source, normal_class=config["normal_class"], seed=config["seed"]
     )
     datamodule.setup("test")
-    if datamodule.test_images is None or len(datamodule.test_labels) == 0:
+    split = datamodule.test_set()
+    if len(split.labels) == 0:
         raise DataError(f"the test split of {detector.name} is empty")
-    return TestSplit(datamodule.test_images, datamodule.test_labels, datamodule.test_classes)
+    return split
 
 
 def same_split(detectors: list[Detector]) -> None:
