@@ -99,3 +99,19 @@ def test_the_calibration_split_leaves_training_and_nothing_else(datamodule):
     assert not torch.equal(datamodule.calibration_split(0.25, seed=2), held)
     with pytest.raises(ConfigError, match="holdout_fraction"):
         datamodule.calibration_split(0.999, seed=1)
+
+
+def test_the_training_order_travels_in_the_state_dict(fake_root):
+    def fresh():
+        datamodule = protocol("p2", build_source("mnist", root=fake_root), normal_class=1, batch_size=8)
+        datamodule.setup()
+        return datamodule
+
+    def first_positions(datamodule):
+        return next(iter(datamodule.train_dataloader()))[1]
+
+    ran, resumed = fresh(), fresh()
+    epoch_one = first_positions(ran)
+    resumed.load_state_dict(ran.state_dict())
+    epoch_two = first_positions(ran)
+    assert torch.equal(first_positions(resumed), epoch_two) and not torch.equal(epoch_two, epoch_one)

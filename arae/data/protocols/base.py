@@ -11,6 +11,7 @@ split, in `_split()`. The base holds the result and gives everything else one sh
 - `calibration_split(fraction, seed)`: takes calibration images out of the training set (the detector's
   threshold); the DataModule changes its own training set, no one else does.
 - `report()`: what results.json records about the data.
+- `state_dict()`: the seeded generator of the training order, so a resumed run shuffles as an unbroken one.
 
 Images are float32 in [0, 1]. Every setting comes from conf/protocol/<name>.yaml: the constructors have no
 defaults, so a key missing there fails at once.
@@ -23,7 +24,7 @@ from typing import NamedTuple
 import pytorch_lightning as pl
 import torch
 
-from arae.data.loaders import TrainOrderState, batch_loader
+from arae.data.loaders import batch_loader
 from arae.errors import ConfigError
 
 
@@ -56,7 +57,7 @@ def _counts(part: str, split: Labelled | None) -> dict[str, int]:
     return {f"{part}_normal": len(split.labels) - anomalies, f"{part}_anomaly": anomalies}
 
 
-class ProtocolDataModule(TrainOrderState, pl.LightningDataModule):
+class ProtocolDataModule(pl.LightningDataModule):
     """The base of every protocol; subclasses implement `_split()` and set `normal_classes`."""
 
     def __init__(self, source, normal_class, *, name: str, batch_size: int, eval_batch_size: int, seed: int) -> None:
@@ -67,6 +68,9 @@ class ProtocolDataModule(TrainOrderState, pl.LightningDataModule):
         self.batch_size = int(batch_size)
         self.eval_batch_size = int(eval_batch_size)
         self.seed = int(seed)
+        # One generator draws every epoch's training order; its state is the DataModule's checkpoint state,
+        # so a resumed run shuffles its next epochs as an uninterrupted one.
+        self.train_order = torch.Generator().manual_seed(self.seed)
         self.normal_classes: tuple[int, ...] = ()
         self._splits: Splits | None = None
         self._train: torch.Tensor | None = None  # the training images, less any calibration split
@@ -134,6 +138,12 @@ class ProtocolDataModule(TrainOrderState, pl.LightningDataModule):
             "split_sizes": sizes,
             "data_notes": list(self.source.notes),
         }
+
+    def state_dict(self) -> dict:
+        return {"train_order": self.train_order.get_state()}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.train_order.set_state(state_dict["train_order"])
 
     # -- loaders ----------------------------------------------------------------------------------
     def train_dataloader(self):
