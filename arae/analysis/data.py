@@ -35,6 +35,18 @@ def source_config(config: dict, data_root: str | None) -> dict:
     return source
 
 
+# Checkpoints trained before the protocols moved to arae.data.protocols name their classes so.
+MOVED_PROTOCOLS = {"arae.data.HeldOutProtocol": "arae.data.protocols.ProtocolOne",
+                   "arae.data.ProtocolTwo": "arae.data.protocols.ProtocolTwo"}
+
+
+def protocol_config(config: dict) -> dict:
+    """The stored protocol, its class looked up where it lives now."""
+    protocol = copy.deepcopy(config["protocol"])
+    protocol["_target_"] = MOVED_PROTOCOLS.get(protocol["_target_"], protocol["_target_"])
+    return protocol
+
+
 def test_split(detector: Detector, data_root: str | None = None) -> TestSplit:
     """The detector's test split under its data set and protocol.
 
@@ -43,7 +55,7 @@ def test_split(detector: Detector, data_root: str | None = None) -> TestSplit:
     config = detector.metadata["config"]
     source = instantiate(OmegaConf.create(source_config(config, data_root or os.environ.get("ARAE_DATA_DIR"))))
     datamodule = instantiate(
-        OmegaConf.create(config["protocol"]), source=source, normal_class=config["normal_class"], seed=config["seed"]
+        OmegaConf.create(protocol_config(config)), source=source, normal_class=config["normal_class"], seed=config["seed"]
     )
     datamodule.setup("test")
     split = datamodule.test_set()
