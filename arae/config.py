@@ -6,16 +6,14 @@ import hashlib
 
 from omegaconf import OmegaConf
 
+from arae.data.classes import class_list
+
 MAX_DIRNAME = 160  # well under the 255 bytes most file systems allow for one path component
 
 
 def classes_tag(value) -> str:
     """`8` -> "8"; `[4, 5]` -> "4_5": a normal-class setting as it appears in run names."""
-    if isinstance(value, str):  # a quoted list from the command line, e.g. '[4,5]'
-        value = [v.strip() for v in value.strip().strip("[]()").split(",") if v.strip()]
-    if isinstance(value, (list, tuple)) or OmegaConf.is_list(value):
-        return "_".join(str(v) for v in value)
-    return str(value)  # an int; anything else is refused later with a message, but must name a folder first
+    return "_".join(str(v) for v in class_list(value))  # a bad value is refused later, but names a folder first
 
 
 def normal_tag(value, n_drawn=None) -> str:

@@ -72,11 +72,11 @@ class ThresholdedF1(pl.Callback):
         return oriented(scores, labels, self.positive)
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        datamodule = trainer.datamodule
-        test_scores, test_positive = self._scores(pl_module, datamodule.test_images, datamodule.test_labels)
+        test, val = trainer.datamodule.test_set(), trainer.datamodule.val_set()
+        test_scores, test_positive = self._scores(pl_module, test.images, test.labels)
         self.results = {f"f1_{self.positive}_max": best_threshold(test_scores, test_positive)[0]}
-        if getattr(datamodule, "has_validation", False):
-            val_scores, val_positive = self._scores(pl_module, datamodule.val_images, datamodule.val_labels)
+        if val is not None:
+            val_scores, val_positive = self._scores(pl_module, val.images, val.labels)
             _, threshold = best_threshold(val_scores, val_positive)
             self.results[f"f1_{self.positive}_at_val_threshold"] = f1_at(test_scores, test_positive, threshold)
         for key, value in self.results.items():

@@ -68,7 +68,7 @@ def describe(cfg: DictConfig, datamodule) -> dict[str, Any]:
         "protocol": cfg.protocol.name,
         "seed": int(cfg.seed),
         "run_name": cfg.run_name,
-        "has_validation": bool(getattr(datamodule, "has_validation", False)),
+        "has_validation": datamodule.has_validation,
     }
 
 
@@ -168,9 +168,7 @@ def train(
         **describe(cfg, datamodule),
         "epochs": trainer.current_epoch,
         "steps": trainer.global_step,
-        "n_train": len(datamodule.train_images),
-        "n_test": len(datamodule.test_labels),
-        **getattr(datamodule, "report", dict)(),  # split sizes and data notes, where the protocol gives them
+        **datamodule.report(),  # n_train, n_test, split sizes and data notes
         "test": {k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
         f"auroc_last_{cfg.last_k}": summary,
         "val_auroc_history": evaluation.aurocs,

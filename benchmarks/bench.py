@@ -281,9 +281,10 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
     cfg = compose_config(name, args.overrides)
     torch.set_float32_matmul_precision(cfg.matmul_precision)  # as train.py does; the hand loop shares it
     set_threads(cfg.num_threads)
-    datamodule = instantiate(cfg.protocol, source=instantiate(cfg.dataset.source), normal_class=cfg.normal_class)
+    source = instantiate(cfg.dataset.source)
+    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
     datamodule.setup("fit")
-    n_full = len(datamodule.train_images)
+    n_full = len(datamodule.train_set())
     module = build_module(cfg, datamodule)
     attack, hand_kind = hand_attack(instantiate(cfg.attack.adversary))
     if cfg.crafting.get("autocast"):  # the hand loop casts as the framework's crafting does
@@ -293,8 +294,7 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
     net = instantiate(cfg.model, image_shape=datamodule.image_shape).to(device)
     optimizer_factory = instantiate(cfg.optimizer)
     optimizer = optimizer_factory(net.parameters())
-    full_images = datamodule.train_images
-    images = full_images.to(device)
+    images = datamodule.train_set().to(device)
 
     flops = epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk)
     throughput = [matmul_gflops(device)]
@@ -306,9 +306,10 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
     for i in range(args.repeats + 1):  # interleaved; i == 0 is the warm-up
         if i == 1:
             n = subset_size(n_full, max(framework[0], hand[0]), args.max_epoch_seconds, min(64, batch_size))
-        keep = torch.randperm(n_full, generator=torch.Generator().manual_seed(0))[:n]
-        datamodule.train_images = full_images[keep]  # the framework times the same subset
-        subset = images[keep.to(device)]
+        # The framework and the hand loop time the same n images: the rest leave the DataModule's training
+        # set as a calibration split would.
+        datamodule.calibration_split((n_full - n) / n_full, seed=0)
+        subset = datamodule.train_set().to(device)
         framework.append(framework_epoch(cfg, module, datamodule, root) * n_full / n)
         hand.append(timed(lambda: hand_epoch(net, optimizer, subset, attack, gamma, batch_size, chunk), device) * n_full / n)
         throughput.append(matmul_gflops(device))
@@ -343,11 +344,13 @@ def bench_eval(args, root: str, device: torch.device) -> dict:
     cfg = compose_config("linf", args.overrides)
     torch.set_float32_matmul_precision(cfg.matmul_precision)
     set_threads(cfg.num_threads)
-    datamodule = instantiate(cfg.protocol, source=instantiate(cfg.dataset.source), normal_class=cfg.normal_class)
+    source = instantiate(cfg.dataset.source)
+    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
     datamodule.setup("fit")
     module = build_module(cfg, datamodule)
     net = instantiate(cfg.model, image_shape=datamodule.image_shape).to(device)
-    images, labels = datamodule.test_images.to(device), datamodule.test_labels.to(device)
+    test = datamodule.test_set()
+    images, labels = test.images.to(device), test.labels.to(device)
     batch = int(cfg.protocol.eval_batch_size)
     framework, hand = [], []
     for _ in range(args.repeats + 1):

@@ -41,12 +41,13 @@ def auroc_at(seconds: float, epoch_seconds: list[float], aurocs: list[float]) ->
 
 
 def gflop_per_epoch(cfg) -> float:
-    datamodule = instantiate(cfg.protocol, source=instantiate(cfg.dataset.source), normal_class=cfg.normal_class)
+    source = instantiate(cfg.dataset.source)
+    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
     datamodule.setup("fit")
     net = instantiate(cfg.model, image_shape=datamodule.image_shape)
     attack, _ = bench.hand_attack(instantiate(cfg.attack.adversary))
     chunk = int(cfg.crafting.get("chunk_size", cfg.dataset.batch_size))
-    flops = bench.epoch_flops(net, instantiate(cfg.optimizer), datamodule.train_images, attack,
+    flops = bench.epoch_flops(net, instantiate(cfg.optimizer), datamodule.train_set(), attack,
                               float(cfg.attack.gamma), int(cfg.dataset.batch_size), chunk)
     return flops / 1e9
 

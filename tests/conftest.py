@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -123,3 +124,32 @@ def real_mnist_available(folder: str = "MNIST") -> bool:
     return (REAL_DATA / folder / "raw" / "train-images-idx3-ubyte").exists() or (
         REAL_DATA / folder / "raw" / "train-images-idx3-ubyte.gz"
     ).exists()
+
+
+@functools.cache
+def _composed_protocol(name: str) -> dict:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from arae.config import register_resolvers
+
+    register_resolvers()
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=[f"protocol={name}", "normal_class=1"])
+    return OmegaConf.to_container(cfg.protocol, resolve=True)
+
+
+def protocol_config(name: str):
+    """conf/protocol/<name>.yaml as the training config composes it (its interpolations resolved), a copy."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.create(_composed_protocol(name))
+
+
+def protocol(name: str, source, normal_class, seed: int = 0, **settings):
+    """The DataModule of conf/protocol/<name>.yaml over `source`, `settings` replacing some of its keys
+    (built by its class directly, so its own errors arrive unwrapped by Hydra)."""
+    from hydra.utils import get_class
+
+    config = {**protocol_config(name), **settings}
+    return get_class(config.pop("_target_"))(source, normal_class, seed=seed, **config)

@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from arae.data import ProtocolTwo, build_source
-from arae.data.classes import normal_classes
+from conftest import protocol
+
+from arae.data import build_source
+from arae.data.classes import class_list, normal_classes
 from arae.data.idx import read_idx, write_idx
 from arae.errors import ConfigError, DataError
 
@@ -69,21 +71,22 @@ def test_normal_classes_accepts_int_and_list():
 
 
 def test_protocol_two_splits(fake_root):
-    dm = ProtocolTwo(build_source("mnist", root=fake_root), normal_class=[4, 5], batch_size=16)
+    dm = protocol("p2", build_source("mnist", root=fake_root), normal_class=[4, 5], batch_size=16)
     dm.setup("fit")
-    assert dm.train_images.shape == (80, 1, 28, 28)
-    assert dm.train_images.dtype == torch.float32
-    assert 0.0 <= dm.train_images.min() and dm.train_images.max() <= 1.0
-    assert len(dm.test_labels) == 120 and int(dm.test_labels.sum()) == 96  # the 8 other classes, 12 each
+    train, test = dm.train_set(), dm.test_set()
+    assert train.shape == (80, 1, 28, 28)
+    assert train.dtype == torch.float32
+    assert 0.0 <= train.min() and train.max() <= 1.0
+    assert len(test.labels) == 120 and int(test.labels.sum()) == 96  # the 8 other classes, 12 each
     x, index = next(iter(dm.train_dataloader()))
-    assert x.shape == (16, 1, 28, 28) and torch.equal(dm.train_images[index], x)
+    assert x.shape == (16, 1, 28, 28) and torch.equal(train[index], x)
     x, labels = next(iter(dm.test_dataloader()))
     assert len(x) == 120 and set(labels.tolist()) == {0, 1}
 
 
 def test_shuffling_is_seeded(fake_root):
     def first_batch(seed):
-        dm = ProtocolTwo(build_source("mnist", root=fake_root), normal_class=1, batch_size=8, seed=seed)
+        dm = protocol("p2", build_source("mnist", root=fake_root), normal_class=1, seed=seed, batch_size=8)
         dm.setup()
         return next(iter(dm.train_dataloader()))[1]
 
@@ -94,3 +97,18 @@ def test_shuffling_is_seeded(fake_root):
 def test_normal_classes_accepts_a_quoted_list():
     assert normal_classes("[4,5]", 10, "mnist") == (4, 5)
     assert normal_classes("7", 10, "mnist") == (7,)
+
+
+@pytest.mark.parametrize(
+    "value, items, tag",
+    [(8, [8], "8"), ([5, 4], [5, 4], "5_4"), ("[4,5]", ["4", "5"], "4_5"), (" [4, 5] ", ["4", "5"], "4_5"), ("7", ["7"], "7")],
+)
+def test_one_parser_reads_the_setting_for_run_names_and_checks(value, items, tag):
+    from omegaconf import OmegaConf
+
+    from arae.config import classes_tag
+
+    assert class_list(value) == items and classes_tag(value) == tag
+    if isinstance(value, list):
+        assert classes_tag(OmegaConf.create({"c": value}).c) == tag  # as a resolver receives a list
+    assert normal_classes(value, 10, "mnist") == tuple(sorted(int(i) for i in items))

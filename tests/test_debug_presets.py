@@ -41,7 +41,7 @@ def _attacked_images(fake_root, limit_train_batches) -> tuple[int, int]:
         enable_model_summary=False,
     )
     trainer.fit(module, datamodule=datamodule)
-    return module.attack.images, len(datamodule.train_images)
+    return module.attack.images, len(datamodule.train_set())
 
 
 def test_epoch_crafting_attacks_only_the_batches_an_epoch_uses(fake_root):

@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from arae.data import HeldOutProtocol, ProtocolTwo, build_source
+from conftest import protocol
+
+from arae.data import build_source
 from arae.errors import ConfigError, DataError
 from arae.models import ConvAutoencoder
 
@@ -20,14 +22,14 @@ def test_coil_reads_what_exists_and_says_what_is_missing(image_root):
 def test_coil_draw_uses_present_objects_and_protocol_two_refuses(image_root):
     source = build_source("coil100", path=image_root / "coil-100", image_size=16)
     for seed in range(6):
-        dm = HeldOutProtocol(source, normal_class=0, train_fraction=0.8, tau=0.5, n_normal=4, seed=seed)
+        dm = protocol("p1_coil", source, normal_class=None, seed=seed, n_normal=4)
         dm.setup()
         assert len(dm.normal_classes) == 4 and 0 not in dm.normal_classes
         assert dm.report()["data_notes"]
     with pytest.raises(DataError, match="obj1"):
-        HeldOutProtocol(source, normal_class=0, train_fraction=0.8, tau=0.5).setup()
+        protocol("p1", source, normal_class=0).setup()
     with pytest.raises(ConfigError, match="protocol=p1"):
-        ProtocolTwo(source, normal_class=3).setup()
+        protocol("p2", source, normal_class=3).setup()
 
 
 def test_image_folder_classes_are_sorted_subfolders(image_root):
@@ -47,9 +49,9 @@ def test_head_ct_labels_and_holdout(image_root):
     source = build_source("head_ct", path=image_root / "head_ct", image_size=32)
     images, labels = source.pooled()
     assert images.shape == (20, 1, 32, 32) and labels[:10].eq(1).all() and labels[10:].eq(0).all()
-    dm = HeldOutProtocol(source, normal_class=0, train_fraction=0.9, tau=None, seed=0)
+    dm = protocol("holdout", source, normal_class=0)
     dm.setup()
-    assert len(dm.train_images) == 9 and dm.test_labels.tolist() == [0] + [1] * 10
+    assert len(dm.train_set()) == 9 and dm.test_set().labels.tolist() == [0] + [1] * 10
 
 
 def test_head_ct_bad_labels_file_is_named(image_root, tmp_path):

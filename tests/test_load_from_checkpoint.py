@@ -36,8 +36,10 @@ def test_a_loaded_module_trains_on(fake_root, tmp_path_factory):
 
 
 def _datamodule(root):
-    from arae.data import ProtocolTwo, build_source
+    from conftest import protocol
 
-    datamodule = ProtocolTwo(build_source("mnist", root=str(root), download=False), normal_class=8, batch_size=16)
+    from arae.data import build_source
+
+    datamodule = protocol("p2", build_source("mnist", root=str(root), download=False), normal_class=8, batch_size=16)
     datamodule.setup("fit")
     return datamodule

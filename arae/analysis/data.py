@@ -5,20 +5,15 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import NamedTuple
 
-import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from arae.data.protocols import Labelled
 from arae.detector import Detector
 from arae.errors import DataError
 
-
-class TestSplit(NamedTuple):
-    images: torch.Tensor  # in [0, 1]
-    labels: torch.Tensor  # 1 = anomaly
-    classes: torch.Tensor  # each image's class in its data set (e.g. the MNIST digit)
+TestSplit = Labelled  # images in [0, 1], labels (1 = anomaly), each image's class in its data set
 
 
 def source_config(config: dict, data_root: str | None) -> dict:
@@ -40,6 +35,18 @@ def source_config(config: dict, data_root: str | None) -> dict:
     return source
 
 
+# Checkpoints trained before the protocols moved to arae.data.protocols name their classes so.
+MOVED_PROTOCOLS = {"arae.data.HeldOutProtocol": "arae.data.protocols.ProtocolOne",
+                   "arae.data.ProtocolTwo": "arae.data.protocols.ProtocolTwo"}
+
+
+def protocol_config(config: dict) -> dict:
+    """The stored protocol, its class looked up where it lives now."""
+    protocol = copy.deepcopy(config["protocol"])
+    protocol["_target_"] = MOVED_PROTOCOLS.get(protocol["_target_"], protocol["_target_"])
+    return protocol
+
+
 def test_split(detector: Detector, data_root: str | None = None) -> TestSplit:
     """The detector's test split under its data set and protocol.
 
@@ -48,12 +55,13 @@ def test_split(detector: Detector, data_root: str | None = None) -> TestSplit:
     config = detector.metadata["config"]
     source = instantiate(OmegaConf.create(source_config(config, data_root or os.environ.get("ARAE_DATA_DIR"))))
     datamodule = instantiate(
-        OmegaConf.create(config["protocol"]), source=source, normal_class=config["normal_class"], seed=config["seed"]
+        OmegaConf.create(protocol_config(config)), source=source, normal_class=config["normal_class"], seed=config["seed"]
     )
     datamodule.setup("test")
-    if datamodule.test_images is None or len(datamodule.test_labels) == 0:
+    split = datamodule.test_set()
+    if len(split.labels) == 0:
         raise DataError(f"the test split of {detector.name} is empty")
-    return TestSplit(datamodule.test_images, datamodule.test_labels, datamodule.test_classes)
+    return split
 
 
 def same_split(detectors: list[Detector]) -> None:

@@ -1,10 +1,19 @@
-"""Validation of the `normal_class` setting against a data set's classes."""
+"""The `normal_class` setting: read (the one parser of its forms) and checked against a data set's classes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from arae.errors import ConfigError
+
+
+def class_list(value) -> list:
+    """The items of a normal-class setting, unchecked: `8` -> [8], `[4, 5]` -> [4, 5], and the quoted form a
+    sweep passes on the command line, `'[4,5]'` (or `'4,5'`, `'7'`), -> ["4", "5"]. Run names
+    (arae.config.classes_tag) and `normal_classes` read the setting through it."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.strip().strip("[]()").split(",") if v.strip()]
+    return list(value) if isinstance(value, Iterable) else [value]  # a list (also an OmegaConf one), or one item
 
 
 def normal_classes(value: int | Sequence[int], num_classes: int, dataset: str) -> tuple[int, ...]:
@@ -12,9 +21,7 @@ def normal_classes(value: int | Sequence[int], num_classes: int, dataset: str) -
     fix = f"use class indices 0..{num_classes - 1}, e.g. normal_class=1 or normal_class='[4,5]'"
     if value is None:
         raise ConfigError(f"normal_class is not set (null) for {dataset}; {fix}")
-    if isinstance(value, str):  # a quoted sweep value such as normal_class='[4,5]' arrives as a string
-        value = [v for v in value.strip().strip("[]()").split(",") if v.strip()]
-    values = list(value) if hasattr(value, "__iter__") else [value]  # an int, or a list of them
+    values = class_list(value)
     if not values:
         raise ConfigError(f"normal_class is empty for {dataset}; {fix}")
     classes = []

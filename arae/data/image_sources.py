@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arae.data.download import download_or_explain
 from arae.data.images import CHANNELS, is_image, read_images
 from arae.data.registry import register_source
+from arae.data.sources import DownloadedSource, ImageSource
 from arae.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -35,20 +35,8 @@ def _size(image_size: int | Sequence[int] | None) -> tuple[int, int] | None:
     return size
 
 
-def pooled(source) -> Split:
-    """Every image of a data set with its labels: the official splits merged (protocol 1), train first."""
-    if hasattr(source, "pooled"):
-        return source.pooled()
-    train, test = source.split(train=True), source.split(train=False)
-    return torch.cat([train[0], test[0]]), torch.cat([train[1], test[1]])
-
-
-class FileSource:
+class FileSource(ImageSource):
     """Shared settings of sources read from image files: the mode, the size and how to resize."""
-
-    classes: list[str]
-    notes: list[str]
-    official_split = True
 
     def __init__(self, path: str | Path, image_size=None, mode: str = "RGB", interpolation: str = "area") -> None:
         if path is None:
@@ -63,10 +51,6 @@ class FileSource:
         self.interpolation = interpolation
         self.notes = []
         self._shape: tuple[int, int, int] | None = None
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -276,48 +260,37 @@ class HeadCT(PooledSource):
 
 
 @register_source("cifar10")
-class CIFAR10:
+class CIFAR10(DownloadedSource):
     """CIFAR-10 in torchvision's layout (`root/cifar-10-batches-py/`, the pickled batches), downloaded by
     torchvision when missing and the network is up. For the JPEG copy use dataset=cifar10_jpg."""
 
     classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     image_shape = (3, 32, 32)
-    official_split = True
     folder = "cifar-10-batches-py"
     files = {True: [f"data_batch_{i}" for i in range(1, 6)], False: ["test_batch"]}
-
-    def __init__(self, root: str | Path, download: bool = True) -> None:
-        self.root = Path(root).expanduser()
-        self.download = download
+    advice = f"holding {folder}/, or use dataset=cifar10_jpg for a folder of JPEGs"
 
     @property
-    def num_classes(self) -> int:
-        return len(self.classes)
+    def data_dir(self) -> Path:
+        return self.root / self.folder
 
     def _missing(self) -> list[str]:
-        return [f for names in self.files.values() for f in names if not (self.root / self.folder / f).is_file()]
+        return [f for names in self.files.values() for f in names if not (self.data_dir / f).is_file()]
 
-    def _fetch(self) -> None:
-        missing = self._missing()
-        if not missing:
-            return
-        hint = (
-            f"cifar10 is missing from {self.root / self.folder} (looked for {', '.join(missing)}). Set ARAE_DATA_DIR "
-            f"to a folder holding {self.folder}/, or use dataset=cifar10_jpg for a folder of JPEGs"
-        )
+    def _download(self) -> None:
         import torchvision.datasets as tvd
 
-        download_or_explain(hint, self.download, lambda: tvd.CIFAR10(str(self.root), train=True, download=True))
+        tvd.CIFAR10(str(self.root), train=True, download=True)
 
     def _batch(self, name: str) -> Split:
-        path = self.root / self.folder / name
+        path = self.data_dir / name
         try:
             with open(path, "rb") as handle:
                 entry = pickle.load(handle, encoding="latin1")
             data = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
             labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
         except Exception as err:
-            raise DataError(f"cannot read {path}: {err}. Delete {self.root / self.folder} and download it again.") from err
+            raise DataError(f"cannot read {path}: {err}. Delete {self.data_dir} and download it again.") from err
         if len(data) != len(labels) or (labels.size and (labels.min() < 0 or labels.max() > 9)):
             raise DataError(f"{path} is corrupt: {len(data)} images, {len(labels)} labels. Download it again.")
         return torch.from_numpy(data.copy()), torch.from_numpy(labels)

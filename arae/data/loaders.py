@@ -44,21 +44,3 @@ def batch_loader(
     batches = BatchSampler(sampler, batch_size=int(batch_size), drop_last=False)
     return DataLoader(dataset, batch_sampler=batches, collate_fn=_as_is, num_workers=0, generator=generator)
 
-
-class TrainOrderState:
-    """For a DataModule with a `seed`: one generator draws every epoch's training order, and its state is
-    the DataModule's checkpoint state, so a resumed run shuffles its next epochs as an uninterrupted one."""
-
-    seed: int
-
-    @property
-    def train_order(self) -> torch.Generator:
-        if getattr(self, "_train_order", None) is None:
-            self._train_order = torch.Generator().manual_seed(int(self.seed))
-        return self._train_order
-
-    def state_dict(self) -> dict:
-        return {"train_order": self.train_order.get_state()}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        self.train_order.set_state(state_dict["train_order"])

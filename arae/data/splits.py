@@ -20,14 +20,6 @@ class HeldOutSplit:
     test_normal: torch.Tensor
     test_anomaly: torch.Tensor
 
-    def sizes(self) -> dict[str, int]:
-        return {
-            "train": len(self.train),
-            "val_normal": len(self.val_normal),
-            "val_anomaly": len(self.val_anomaly),
-            "test_normal": len(self.test_normal),
-            "test_anomaly": len(self.test_anomaly),
-        }
 
 
 def _generator(seed: int) -> torch.Generator:

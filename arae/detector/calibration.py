@@ -55,19 +55,9 @@ class ThresholdCalibration:
         return "held-out training normals" if self.holdout_fraction > 0 else "training normals"
 
     def hold_out(self, datamodule, seed: int) -> torch.Tensor:
-        """The calibration images. With a hold-out they are removed from `datamodule.train_images`."""
-        images = datamodule.train_images
-        if self.holdout_fraction == 0:
-            return images
-        n_held = max(1, round(self.holdout_fraction * len(images)))
-        if n_held >= len(images):
-            raise ConfigError(
-                f"detector.holdout_fraction={self.holdout_fraction} leaves no training images out of "
-                f"{len(images)}; lower it"
-            )
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(int(seed)))
-        datamodule.train_images = images[order[n_held:]]
-        return images[order[:n_held]]
+        """The calibration images: the DataModule's calibration split (with a hold-out, it takes them out
+        of its training set; see ProtocolDataModule.calibration_split)."""
+        return datamodule.calibration_split(self.holdout_fraction, seed)
 
     def threshold(self, net: nn.Module, images: torch.Tensor) -> dict:
         scores = scores_of(net, images)

@@ -57,8 +57,9 @@ class ARAEModule(pl.LightningModule):
 
     # -- training: inner maximisation, then outer minimisation ------------------------------------
     def _train_images(self) -> torch.Tensor:
-        """The training set on this module's device, copied there once rather than every epoch."""
-        images = self.trainer.datamodule.train_images
+        """The training set (the DataModule's `train_set()`, which the positions in the training batches
+        index) on this module's device, copied there once rather than every epoch."""
+        images = self.trainer.datamodule.train_set()
         if self._device_images is None or self._device_images[0] is not images:
             self._device_images = (images, images.to(self.device, non_blocking=True))
         return self._device_images[1]
