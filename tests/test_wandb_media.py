@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from arae.analysis.plotting import WANDB_RUN_DIR, wandb_run_of
 from arae.training.wandb_media import pick_images, reconstruction_grid
 from conftest import TINY, run_train
 
@@ -52,13 +53,24 @@ def test_analyze_logs_its_figures_into_the_run_it_analyses(fake_root, tmp_path, 
     (results,) = sorted(tmp_path.rglob("results.json"))
     folder = results.parent
     (training_run,) = (folder / "wandb").glob("offline-run-*")
-    run_id = training_run.name.rsplit("-", 1)[-1]
+    run_id = WANDB_RUN_DIR.fullmatch(training_run.name)["id"]
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     out = tmp_path / "figures"
     ckpt = folder / "checkpoints" / "last.ckpt"
     assert analyze(["reconstructions", str(ckpt), "--data-root", str(fake_root), "--out", str(out), "--wandb"]) == 0
     runs = sorted((folder / "wandb").glob("offline-run-*"))
-    assert len(runs) == 2 and all(r.name.endswith(run_id) for r in runs)  # the same W&B run, resumed
+    assert len(runs) == 2 and all(WANDB_RUN_DIR.fullmatch(r.name)["id"] == run_id for r in runs)  # the same W&B run, resumed
     assert list(runs[-1].rglob("analysis/figure1_reconstructions*.png")) or list(runs[-1].rglob("figure1_reconstructions*.png"))
     assert not (out / "wandb").exists()  # no new, ungrouped run
+
+
+def test_the_run_id_survives_the_suffix_wandb_adds_to_a_resumed_run_folder(tmp_path):
+    """A resumed run that starts in the same second as its earlier folder gets run-<time>-<id>-1."""
+    for name in ["offline-run-20261202_100917-yfp74bzp", "offline-run-20261202_100917-yfp74bzp-1", "latest-run"]:
+        (tmp_path / "wandb" / name).mkdir(parents=True)
+    (tmp_path / "checkpoints").mkdir()
+    assert wandb_run_of(tmp_path / "checkpoints" / "last.ckpt") == (tmp_path, "yfp74bzp")
+    (tmp_path / "no-wandb").mkdir()
+    assert wandb_run_of(tmp_path / "no-wandb") is None
+    assert wandb_run_of(tmp_path / "elsewhere.ckpt") == (tmp_path, "yfp74bzp")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,14 +49,17 @@ def save(fig, path: str | Path) -> Path:
     return path
 
 
+WANDB_RUN_DIR = re.compile(r"(?:offline-)?run-\d{8}_\d{6}-(?P<id>[a-z0-9]+)(?:-\d+)?")
+
+
 def wandb_run_of(path: str | Path) -> tuple[Path, str] | None:
     """(run folder, W&B run id) of the training run a checkpoint or run folder belongs to, if it logged to
-    W&B: a run folder holds wandb/[offline-]run-<date>_<time>-<id>/ (the id is the last part of the name)."""
+    W&B: a run folder holds wandb/[offline-]run-<date>_<time>-<id>[-<n>]/ (W&B adds -<n> when a resumed run
+    starts within the same second as an earlier folder of it)."""
     path = Path(path)
     folder = path if path.is_dir() else (path.parent.parent if path.parent.name == "checkpoints" else path.parent)
-    runs = sorted((folder / "wandb").glob("*run-*-*"))
-    runs = [r for r in runs if r.is_dir() and r.name != "latest-run"]
-    return (folder, runs[-1].name.rsplit("-", 1)[-1]) if runs else None
+    runs = sorted(r for r in (folder / "wandb").glob("*run-*-*") if r.is_dir() and WANDB_RUN_DIR.fullmatch(r.name))
+    return (folder, WANDB_RUN_DIR.fullmatch(runs[-1].name)["id"]) if runs else None
 
 
 def log_to_wandb(paths: Sequence[Path], folder: Path, analysed: Sequence[str | Path] = (), name: str = "analysis",
