@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow test-cluster clean reproduce-table6 reproduce-table2 report dashboard figures bench bench-fast-arae fidelity
+.PHONY: help install train test test-slow test-cluster test-ray clean reproduce-table6 reproduce-table2 report dashboard figures bench bench-fast-arae fidelity
 
 help: ## list the targets
 	@echo "arae - adversarially robust autoencoders for novelty detection"
@@ -41,6 +41,19 @@ test-cluster: $(STAMP) ## SLURM sweep + requeue on a local one-node cluster (roo
 	scripts/slurm-local.sh start
 	@status=0; $(PY) -m pytest -q -m cluster -rxX tests/cluster/test_slurm.py $(ARGS) || status=$$?; \
 	scripts/slurm-local.sh stop; exit $$status
+
+# A real Ray sweep (hydra/launcher=ray) of two tiny jobs on a local Ray cluster. The Ray launcher pins
+# cloudpickle<3, so it gets its own .venv-ray: Ray and the plugin on top of the main .venv's packages (a .pth).
+RAY_VENV = .venv-ray
+RAY_STAMP = $(RAY_VENV)/.installed-stamp
+$(RAY_STAMP): $(STAMP)
+	$(PYTHON) -m venv $(RAY_VENV)
+	$(PY) -c "import site; print(site.getsitepackages()[0])" > "$$($(RAY_VENV)/bin/python -c 'import site; print(site.getsitepackages()[0])')/arae-main-venv.pth"
+	$(RAY_VENV)/bin/python -m pip install "ray[default]<3" "hydra-ray-launcher==1.2.2" "cloudpickle<3"
+	touch $(RAY_STAMP)
+
+test-ray: $(RAY_STAMP) ## Ray sweep of two jobs on a local Ray cluster (own .venv-ray: the plugin pins cloudpickle<3)
+	$(RAY_VENV)/bin/python -m pytest -q -m cluster -rsxX tests/cluster/test_ray.py $(ARGS)
 
 # Reproducing the paper's tables (README, "Reproducing the paper's tables"). Defaults are the paper's settings;
 # EPOCHS=N shortens every job, CLASSES=8 or CLASSES="8,'[4,5]'" runs only those normal classes, SEEDS=0,1,2
