@@ -19,10 +19,9 @@ import arae
 from arae.data import build_source
 from arae.data.protocols import to_unit
 from arae.detector import ThresholdCalibration, read_checkpoint
-from arae.detector.calibration import quantile_threshold
 from arae.detector.cli import main as score_main
 from arae.errors import ConfigError, DataError
-from arae.metrics import anomaly_metrics
+from arae.scoring import anomaly_metrics, quantile_threshold
 
 
 @pytest.fixture()

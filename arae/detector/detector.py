@@ -10,9 +10,9 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
-from arae.detector.calibration import scores_of
 from arae.detector.checkpoint import read_checkpoint
 from arae.detector.images import as_batch, load_images
+from arae.scoring import scores_of
 
 
 class Detector:
