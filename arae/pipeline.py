@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from arae.detector import DetectorExport
 from arae.errors import ConfigError, UserError
+from arae.moved import current_target
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from arae.results import RESULTS_FILE, write_json_atomic
 from arae.resume import ResumePoint
@@ -82,6 +83,11 @@ def detector_metadata(cfg: DictConfig, datamodule) -> dict[str, Any]:
     }
 
 
+def callback(node: DictConfig) -> pl.Callback:
+    """A configured callback; an older run's stored config may name a class that has moved (arae.moved)."""
+    return instantiate(node, _target_=current_target(node._target_))
+
+
 def set_threads(num_threads: int | None) -> None:
     if num_threads is None:
         return
@@ -138,7 +144,7 @@ def train(
     # Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
     # evaluation starts; the other configured callbacks (the per-epoch log line) see its metrics; the
     # checkpoint callback runs last of all (Lightning puts it there).
-    configured = [instantiate(c) for c in (cfg.callbacks or {}).values() if c is not None]
+    configured = [callback(c) for c in (cfg.callbacks or {}).values() if c is not None]
     callbacks = [
         timer,
         *(c for c in configured if isinstance(c, EpochTimer)),

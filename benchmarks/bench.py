@@ -46,9 +46,9 @@ from torch.utils.flop_counter import flop_registry  # noqa: E402
 from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack  # noqa: E402
 from arae.config import register_resolvers  # noqa: E402
 from arae.data.registry import register_source  # noqa: E402
-from arae.metrics import anomaly_metrics  # noqa: E402
 from arae.pipeline import build_module, set_threads  # noqa: E402
 from arae.results import write_json_atomic  # noqa: E402
+from arae.scoring import anomaly_metrics  # noqa: E402
 from arae.training import EpochTimer  # noqa: E402
 from arae.training.monitor import evaluate  # noqa: E402
 
@@ -241,7 +241,7 @@ def framework_eval(cfg: DictConfig, module, datamodule, root: str) -> float:
     device = torch.device("cuda" if cfg.trainer.accelerator == "gpu" else "cpu")
     module.net.to(device)
     loader = datamodule.val_dataloader()
-    return timed(lambda: evaluate(module.net, loader, device), device)
+    return timed(lambda: evaluate(module.net, loader), device)
 
 
 # -- one row ------------------------------------------------------------------------------------------

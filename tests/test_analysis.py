@@ -12,8 +12,8 @@ from arae.analysis.cli import main as analyze
 from arae.analysis.minima import descend
 from arae.analysis.occlusion import occlusion_map
 from arae.analysis.robustness import attacked_normals, reconstruction_attack
-from arae.detector.calibration import scores_of
 from arae.models import MLPAutoencoder
+from arae.scoring import scores_of
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

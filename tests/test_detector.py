@@ -19,10 +19,9 @@ import arae
 from arae.data import build_source
 from arae.data.protocols import to_unit
 from arae.detector import ThresholdCalibration, read_checkpoint
-from arae.detector.calibration import quantile_threshold
 from arae.detector.cli import main as score_main
 from arae.errors import ConfigError, DataError
-from arae.metrics import anomaly_metrics
+from arae.scoring import anomaly_metrics, quantile_threshold
 
 
 @pytest.fixture()
@@ -166,13 +165,11 @@ def test_arae_score_writes_scores_and_verdicts(runs, fake_root, tmp_path):
 
 def test_arae_score_bad_files_exit_2_with_one_message(runs, tmp_path, capsys):
     Image.fromarray(np.zeros((56, 56, 3), dtype=np.uint8)).save(tmp_path / "big_rgb.png")
-    Image.fromarray(np.zeros((28, 28), dtype=np.uint16)).save(tmp_path / "deep.png")  # 16-bit grey
     (tmp_path / "broken.png").write_bytes(b"not a png")
     (tmp_path / "empty").mkdir()
     cases = [
         ([str(tmp_path / "big_rgb.png"), "--strict"], "the detector takes (N, 1, 28, 28)"),
         ([str(tmp_path / "nope.png")], "nope.png does not exist"),
-        ([str(tmp_path / "deep.png")], "is not converted automatically"),
         ([str(tmp_path / "broken.png")], "cannot read"),
         ([str(tmp_path / "empty")], "holds no image files"),
         ([str(tmp_path / "*.jpg")], "matches no files"),

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import REPO, TINY, run_train
 
-from arae.evaluation import best_threshold, oriented
+from arae.scoring import best_threshold, oriented
 from arae.reproduce_data import paper, write_report
 from arae.results import read_results, write_json_atomic
 

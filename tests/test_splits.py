@@ -1,11 +1,10 @@
-"""Protocol 1 and the hold-out protocol: split sizes, tau, disjointness, determinism; thresholded F1."""
+"""Protocol 1 and the hold-out protocol: split sizes, tau, disjointness, determinism."""
 
 import pytest
 import torch
 
 from arae.data.splits import anomalies_for, draw_classes, held_out_split
 from arae.errors import ConfigError, DataError
-from arae.evaluation import best_threshold, f1_at, oriented
 
 LABELS = torch.arange(10).repeat_interleave(700)  # 7000 images per class, like MNIST's merged splits
 
@@ -87,27 +86,3 @@ def test_class_draw_uses_only_present_classes_and_is_seeded():
     assert draw_classes(present, 3, 7) == draw_classes(present, 3, 7)
     with pytest.raises(ConfigError, match="n_normal"):
         draw_classes(present, 5, 0)
-
-
-def brute_force_best_f1(scores, positive):
-    best = 0.0
-    for t in scores.unique():
-        best = max(best, f1_at(scores, positive, float(t)))
-    return best
-
-
-def test_best_threshold_matches_brute_force_with_ties():
-    g = torch.Generator().manual_seed(0)
-    scores = torch.randint(0, 12, (200,), generator=g).double()
-    positive = torch.rand(200, generator=g) < 0.3
-    f1, threshold = best_threshold(scores, positive)
-    assert f1 == pytest.approx(brute_force_best_f1(scores, positive))
-    assert f1_at(scores, positive, threshold) == pytest.approx(f1)
-
-
-def test_normal_as_positive_flips_scores_and_labels():
-    scores, labels = torch.tensor([1.0, 2.0, 9.0]), torch.tensor([0, 0, 1])
-    s, p = oriented(scores, labels, "normal")
-    assert p.tolist() == [True, True, False] and best_threshold(s, p)[0] == 1.0
-    with pytest.raises(ConfigError, match="positive"):
-        oriented(scores, labels, "inlier")

@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 from arae.data.protocols import Labelled
 from arae.detector import Detector
 from arae.errors import DataError
+from arae.moved import current_target
 
 TestSplit = Labelled  # images in [0, 1], labels (1 = anomaly), each image's class in its data set
 
@@ -35,15 +36,10 @@ def source_config(config: dict, data_root: str | None) -> dict:
     return source
 
 
-# Checkpoints trained before the protocols moved to arae.data.protocols name their classes so.
-MOVED_PROTOCOLS = {"arae.data.HeldOutProtocol": "arae.data.protocols.ProtocolOne",
-                   "arae.data.ProtocolTwo": "arae.data.protocols.ProtocolTwo"}
-
-
 def protocol_config(config: dict) -> dict:
     """The stored protocol, its class looked up where it lives now."""
     protocol = copy.deepcopy(config["protocol"])
-    protocol["_target_"] = MOVED_PROTOCOLS.get(protocol["_target_"], protocol["_target_"])
+    protocol["_target_"] = current_target(protocol["_target_"])
     return protocol
 
 

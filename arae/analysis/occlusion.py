@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from arae.analysis.plotting import plt, to_display
-from arae.detector.calibration import scores_of
+from arae.scoring import scores_of
 
 PAPER_MODELS = ("DAE", "ARAE")  # the paper's Figure 6
 

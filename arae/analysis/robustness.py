@@ -15,9 +15,8 @@ from torch import nn
 
 from arae.attacks import PGD, LinfBall, ReconstructionError
 from arae.detector import Detector
-from arae.detector.calibration import scores_of
 from arae.errors import ConfigError
-from arae.metrics import anomaly_metrics
+from arae.scoring import auroc, scores_of
 
 
 class OwnReconstructionError:
@@ -79,13 +78,13 @@ def robustness(
     """AUROC (and mean normal score) on the clean test set and after the attack at each eps."""
     normal = labels == 0
     clean = scores_of(detector.net, images)
-    rows = {"clean": {"auroc": float(anomaly_metrics(clean, labels)["auroc"]), "normal_score": float(clean[normal].mean())}}
+    rows = {"clean": {"auroc": float(auroc(clean, labels)), "normal_score": float(clean[normal].mean())}}
     for eps in epsilons:
         torch.manual_seed(seed)  # the random start
         attacked = attacked_normals(detector.net, images, labels, reconstruction_attack(eps, steps, objective))
         scores = scores_of(detector.net, attacked)
         rows[f"eps={eps:g}"] = {
-            "auroc": float(anomaly_metrics(scores, labels)["auroc"]),
+            "auroc": float(auroc(scores, labels)),
             "normal_score": float(scores[normal].mean()),
         }
     return {

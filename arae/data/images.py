@@ -59,20 +59,26 @@ def _flatten_alpha(image: Image.Image) -> Image.Image:
     return image
 
 
-def read_image(path: Path, mode: str, size: Sequence[int] | None, interpolation: str = "area") -> np.ndarray:
-    """One file -> uint8 array (C, H, W) in `mode`, resized to `size` = (H, W) when given."""
-    if mode not in CHANNELS:
-        raise ConfigError(f"image mode {mode!r} is not supported; use one of {sorted(CHANNELS)}")
-    if interpolation not in INTERPOLATIONS:
-        raise ConfigError(f"unknown interpolation {interpolation!r}; use one of {sorted(INTERPOLATIONS)}")
+def open_image(path: Path) -> Image.Image:
+    """A file as a viewer shows it (EXIF orientation applied), loaded; a DataError naming the file if unreadable."""
     try:
         with Image.open(path) as opened:
             opened.load()
-            image = _flatten_alpha(ImageOps.exif_transpose(opened))
+            return ImageOps.exif_transpose(opened)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise DataError(
             f"cannot read image {path}: {err}. Replace the file with a readable copy or remove it from the data set."
         ) from err
+
+
+def decode(image: Image.Image, mode: str, size: Sequence[int] | None, interpolation: str = "area") -> np.ndarray:
+    """A PIL image -> uint8 array (C, H, W) in `mode`, resized to `size` = (H, W) when given: the one
+    conversion every image goes through, in training and in scoring."""
+    if mode not in CHANNELS:
+        raise ConfigError(f"image mode {mode!r} is not supported; use one of {sorted(CHANNELS)}")
+    if interpolation not in INTERPOLATIONS:
+        raise ConfigError(f"unknown interpolation {interpolation!r}; use one of {sorted(INTERPOLATIONS)}")
+    image = _flatten_alpha(image)
     if image.mode != mode:
         image = image.convert(mode)
     if size is not None:
@@ -81,6 +87,11 @@ def read_image(path: Path, mode: str, size: Sequence[int] | None, interpolation:
             image = image.resize((width, height), resample=INTERPOLATIONS[interpolation])
     array = np.asarray(image, dtype=np.uint8)
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+
+def read_image(path: Path, mode: str, size: Sequence[int] | None, interpolation: str = "area") -> np.ndarray:
+    """One file -> uint8 array (C, H, W) in `mode`, resized to `size` = (H, W) when given."""
+    return decode(open_image(path), mode, size, interpolation)
 
 
 def read_images(

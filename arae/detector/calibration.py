@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from arae.errors import ConfigError
-from arae.scoring import anomaly_score
-
-
-def scores_of(net: nn.Module, images: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    """Anomaly scores of `images` (moved batch by batch to the net's device), without gradients."""
-    device = next(net.parameters()).device
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.no_grad():
-            return torch.cat([anomaly_score(net, b.to(device)).cpu() for b in images.split(batch_size)])
-    finally:
-        net.train(was_training)
-
-
-def quantile_threshold(scores: torch.Tensor, normal_tpr: float) -> float:
-    """The smallest score s with at least `normal_tpr` of `scores` <= s: that share passes as normal."""
-    ordered = scores.double().sort().values
-    index = max(math.ceil(normal_tpr * len(ordered)) - 1, 0)
-    return float(ordered[index])
+from arae.scoring import quantile_threshold, scores_of
 
 
 class ThresholdCalibration:

@@ -10,9 +10,9 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
-from arae.detector.calibration import scores_of
 from arae.detector.checkpoint import read_checkpoint
 from arae.detector.images import as_batch, load_images
+from arae.scoring import scores_of
 
 
 class Detector:
@@ -32,6 +32,12 @@ class Detector:
         return self.metadata.get("run_name") or self.metadata.get("attack", "detector")
 
     @property
+    def interpolation(self) -> str:
+        """How training resized image files (dataset.source.interpolation); 'area' for sources without one."""
+        source = self.metadata.get("config", {}).get("dataset", {}).get("source", {})
+        return source.get("interpolation") or "area"
+
+    @property
     def device(self) -> torch.device:
         return next(self.net.parameters()).device
 
@@ -41,11 +47,11 @@ class Detector:
 
     def prepare(self, images) -> torch.Tensor:
         """Tensors/arrays (uint8 or floats in [0, 1]) or PIL images -> float (N, C, H, W) on the CPU."""
-        return as_batch(images, self.image_shape)
+        return as_batch(images, self.image_shape, self.interpolation)
 
     def load(self, paths, strict: bool = False) -> tuple[torch.Tensor, list[str]]:
-        """Image files, converted and resized as the model's data set was; see arae.detector.images."""
-        return load_images(paths, self.image_shape, strict)
+        """Image files, read as the model's training files were (arae.data.images); see arae.detector.images."""
+        return load_images(paths, self.image_shape, strict, self.interpolation)
 
     def score(self, images) -> torch.Tensor:
         """Anomaly score per image: the sum over pixels of the squared reconstruction error."""

@@ -1,7 +1,8 @@
 """Images into the form a detector was trained on: (N, C, H, W) floats in [0, 1].
 
-Files are converted to the model's colour mode (C = 1: 8-bit grey "L", C = 3: "RGB") and resized to its
-H x W with area averaging, as the data sets were prepared; arrays and tensors must already have the shape.
+Files and PIL images go through the training data's own reader (arae.data.images: EXIF orientation,
+transparency over black, 16-bit scaling, the model's colour mode, its H x W with the training
+interpolation), so a file scores exactly as training saw it; arrays and tensors must already have the shape.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
+from arae.data.images import IMAGE_SUFFIXES, decode, is_image, open_image
 from arae.errors import DataError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 MODES = {1: "L", 3: "RGB"}
-# 8-bit modes PIL converts faithfully to "L" / "RGB"; 16-bit and float images need the user's own scaling.
-CONVERTIBLE = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}
 
 
 def expected(image_shape: Sequence[int]) -> str:
@@ -27,11 +26,11 @@ def expected(image_shape: Sequence[int]) -> str:
     return f"(N, {c}, {h}, {w}) ({'grey' if c == 1 else 'RGB' if c == 3 else f'{c}-channel'} {h}x{w})"
 
 
-def as_batch(images, image_shape: Sequence[int]) -> torch.Tensor:
+def as_batch(images, image_shape: Sequence[int], interpolation: str = "area") -> torch.Tensor:
     """A tensor/array of images (or one image) -> float (N, C, H, W) in [0, 1], or a DataError saying why not."""
     if isinstance(images, Image.Image) or (isinstance(images, (list, tuple)) and images and isinstance(images[0], Image.Image)):
         pictures = [images] if isinstance(images, Image.Image) else list(images)
-        return torch.stack([from_pil(p, image_shape, strict=False)[0] for p in pictures])
+        return torch.stack([from_pil(ImageOps.exif_transpose(p), image_shape, interpolation)[0] for p in pictures])
     x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
     shape = tuple(int(s) for s in image_shape)
     if x.dim() == len(shape):
@@ -54,42 +53,40 @@ def as_batch(images, image_shape: Sequence[int]) -> torch.Tensor:
     return x
 
 
-def from_pil(picture: Image.Image, image_shape: Sequence[int], strict: bool = False) -> tuple[torch.Tensor, str]:
+def conversion_note(picture: Image.Image, image_shape: Sequence[int]) -> str:
+    """What reading `picture` for this detector converts ('' when nothing), e.g. 'RGB->L; 56x56->28x28'."""
+    c, h, w = (int(s) for s in image_shape)
+    notes = [f"{picture.mode}->{MODES[c]}"] if picture.mode != MODES[c] else []
+    if picture.size != (w, h):
+        notes.append(f"{picture.size[0]}x{picture.size[1]}->{w}x{h}")
+    return "; ".join(notes)
+
+
+def from_pil(
+    picture: Image.Image, image_shape: Sequence[int], interpolation: str = "area", strict: bool = False
+) -> tuple[torch.Tensor, str]:
     """One PIL image -> (C, H, W) float tensor and a note of what was converted ('' when nothing was)."""
     c, h, w = (int(s) for s in image_shape)
     if c not in MODES:
         raise DataError(f"this detector takes {c}-channel images, which cannot be read from image files")
-    notes = []
-    if picture.mode != MODES[c]:
-        if picture.mode not in CONVERTIBLE:
-            raise DataError(
-                f"image mode {picture.mode!r} (16-bit or float) is not converted automatically; "
-                f"save it as 8-bit {MODES[c]} first"
-            )
-        notes.append(f"{picture.mode}->{MODES[c]}")
-    if picture.size != (w, h):
-        notes.append(f"{picture.size[0]}x{picture.size[1]}->{w}x{h}")
-    if strict and notes:
+    note = conversion_note(picture, image_shape)
+    if strict and note:
         raise DataError(f"image is {picture.mode} {picture.size[0]}x{picture.size[1]}, the detector takes {expected(image_shape)}")
-    picture = picture.convert(MODES[c]) if picture.mode != MODES[c] else picture
-    if picture.size != (w, h):
-        picture = picture.resize((w, h), Image.Resampling.BOX)
-    array = np.asarray(picture, dtype=np.uint8).reshape(h, w, c)
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div(255.0), "; ".join(notes)
+    array = decode(picture, MODES[c], (h, w), interpolation)
+    return torch.from_numpy(array.copy()).float().div(255.0), note
 
 
-def load_images(paths: Iterable[str | Path], image_shape: Sequence[int], strict: bool = False) -> tuple[torch.Tensor, list[str]]:
+def load_images(
+    paths: Iterable[str | Path], image_shape: Sequence[int], strict: bool = False, interpolation: str = "area"
+) -> tuple[torch.Tensor, list[str]]:
     """Read image files into a batch for a detector; returns the batch and one conversion note per file."""
     tensors, notes = [], []
     for path in paths:
+        picture = open_image(Path(path))  # its errors name the file
         try:
-            with Image.open(path) as picture:
-                picture.load()
-                tensor, note = from_pil(picture, image_shape, strict)
+            tensor, note = from_pil(picture, image_shape, interpolation, strict)
         except DataError as err:
             raise DataError(f"{path}: {err}") from err
-        except (OSError, ValueError) as err:
-            raise DataError(f"cannot read {path} as an image: {err}") from err
         tensors.append(tensor)
         notes.append(note)
     if not tensors:
@@ -103,7 +100,7 @@ def collect_paths(arguments: Iterable[str]) -> list[Path]:
     for arg in arguments:
         path = Path(arg)
         if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            inside = sorted(p for p in path.rglob("*") if is_image(p))
             if not inside:
                 raise DataError(f"folder {path} holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
             found.extend(inside)

@@ -11,8 +11,7 @@ import torch
 from torch import nn
 
 from arae.errors import TrainingDiverged
-from arae.metrics import AnomalyMetrics
-from arae.scoring import anomaly_score
+from arae.scoring import AnomalyMetrics, anomaly_score
 from arae.training.crafting import EpochCrafting
 from arae.training.losses import ARAELoss
 

@@ -7,8 +7,7 @@ import torch
 from torch import nn
 
 from arae.errors import ConfigError
-from arae.metrics import anomaly_metrics
-from arae.scoring import anomaly_score
+from arae.scoring import anomaly_metrics, loader_scores
 
 
 class EvaluationSchedule:
@@ -27,16 +26,9 @@ class EvaluationSchedule:
         return epoch > self.max_epochs - self.last_k or epoch % self.every_n_epochs == 0
 
 
-@torch.inference_mode()
-def evaluate(net: nn.Module, loader, device: torch.device) -> dict[str, torch.Tensor]:
+def evaluate(net: nn.Module, loader) -> dict[str, torch.Tensor]:
     """One forward pass over an evaluation split, then all metrics at once on the collected scores."""
-    was_training = net.training
-    net.eval()
-    try:
-        scores, labels = zip(*((anomaly_score(net, x.to(device)), y) for x, y in loader))
-    finally:
-        net.train(was_training)
-    return anomaly_metrics(torch.cat(scores).cpu(), torch.cat(labels))
+    return anomaly_metrics(*loader_scores(net, loader))
 
 
 class EpochEvaluation(pl.Callback):
@@ -57,7 +49,7 @@ class EpochEvaluation(pl.Callback):
         epoch = trainer.current_epoch + 1
         if not self.schedule.due(epoch):
             return
-        metrics = evaluate(pl_module.net, self._loader, pl_module.device)
+        metrics = evaluate(pl_module.net, self._loader)
         pl_module.log_dict({f"val/{k}": v.float() for k, v in metrics.items()}, prog_bar=True)
         self.epochs.append(epoch)
         self.aurocs.append(float(metrics["auroc"]))

@@ -10,7 +10,7 @@ import torch
 from pytorch_lightning.loggers import WandbLogger
 
 from arae.errors import ConfigError
-from arae.scoring import anomaly_score
+from arae.scoring import auroc, loader_scores, to_unit_interval
 
 
 def _wandb_run(trainer: pl.Trainer):
@@ -61,12 +61,11 @@ def roc_figure(scores: torch.Tensor, labels: torch.Tensor):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from torchmetrics.functional.classification import binary_auroc, binary_roc
+    from torchmetrics.functional.classification import binary_roc
 
-    fpr, tpr, _ = binary_roc(scores.float(), labels.long())
-    auroc = float(binary_auroc(scores.float(), labels.long()))
+    fpr, tpr, _ = binary_roc(to_unit_interval(scores), labels.long())  # raw scores would pass a sigmoid
     fig, ax = plt.subplots(figsize=(4, 4))
-    ax.plot(fpr.numpy(), tpr.numpy(), label=f"AUROC {auroc:.3f}")
+    ax.plot(fpr.numpy(), tpr.numpy(), label=f"AUROC {float(auroc(scores, labels)):.3f}")
     ax.plot([0, 1], [0, 1], ls=":", c="grey")
     ax.set(xlabel="false positive rate (normal flagged)", ylabel="true positive rate (anomaly flagged)")
     ax.legend(loc="lower right")
@@ -129,12 +128,8 @@ class WandbMedia(pl.Callback):
             return
         import wandb
 
-        was_training = pl_module.net.training
-        pl_module.net.eval()
-        with torch.inference_mode():
-            pairs = [(anomaly_score(pl_module.net, x.to(pl_module.device)).cpu(), y) for x, y in trainer.datamodule.val_dataloader()]
-        pl_module.net.train(was_training)
-        scores, labels = torch.cat([s for s, _ in pairs]).float(), torch.cat([y for _, y in pairs]).long()
+        scores, labels = loader_scores(pl_module.net, trainer.datamodule.val_dataloader())
+        scores, labels = scores.float(), labels.long()
         media = {
             "media/roc": wandb.Image(_figure_image(roc_figure(scores, labels))),
             "media/score_histogram": wandb.Image(_figure_image(score_histogram_figure(scores, labels))),
