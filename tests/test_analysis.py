@@ -34,7 +34,7 @@ def test_attack_raises_the_error_of_normals_and_keeps_its_bound(net, eps):
     torch.manual_seed(1)
     images = torch.rand(40, 1, 8, 8)
     labels = torch.tensor([0, 1] * 20)
-    attacked = attacked_normals(net, images, labels, reconstruction_attack(eps, steps=10))
+    attacked = attacked_normals(net, images, labels, reconstruction_attack(eps, steps=10, objective="score"))
     normal = labels == 0
     assert torch.equal(attacked[~normal], images[~normal])  # anomalies stay clean
     delta = attacked[normal] - images[normal]
@@ -46,7 +46,7 @@ def test_attack_works_inside_inference_mode(net):
     """Lightning's test/predict loops run under inference mode, where enable_grad alone is not enough."""
     with torch.inference_mode():
         images = torch.rand(8, 1, 8, 8)
-        attacked = attacked_normals(net, images, torch.zeros(8, dtype=torch.long), reconstruction_attack(0.1, steps=5))
+        attacked = attacked_normals(net, images, torch.zeros(8, dtype=torch.long), reconstruction_attack(0.1, steps=5, objective="score"))
     assert (scores_of(net, attacked) > scores_of(net, images)).all()
 
 
@@ -167,6 +167,41 @@ def test_source_moves_to_the_new_data_root_and_downloads_only_where_known():
     mnist = {"data_root": "/old", "dataset": {"source": {"name": "mnist", "root": "/old", "download": True}}}
     assert source_config(mnist, "/new") == {"name": "mnist", "root": "/new", "download": False}
     assert source_config(coil, None)["path"] == "/old/coil-100"
+    jpg = {"data_root": "/old", "dataset": {"source": {"name": "folder", "root": None, "download": None, "path": "/old/jpg"}}}
+    assert source_config(jpg, "/new") == {"name": "folder", "root": None, "download": None, "path": "/new/jpg"}
+
+
+def test_options_default_to_the_analysis_settings_of_conf():
+    from omegaconf import OmegaConf
+
+    from arae.analysis.cli import parser
+    from arae.analysis.settings import analysis_folder, load_settings
+
+    settings = OmegaConf.load(analysis_folder() / "default.yaml")
+    args = parser().parse_args(["all", "runs"])
+    assert args.eps == list(settings.robustness.eps) and args.steps == settings.robustness.steps
+    assert args.objective == settings.robustness.objective and args.seed == settings.seed
+    assert (args.n_images, args.noise) == (settings.occlusion.n_images, settings.occlusion.noise)
+    assert (args.starts, args.descent_steps, args.lr) == tuple(settings.minima.values())
+    assert (args.n_normal, args.n_anomalous, args.anomalous_class) == tuple(settings.reconstructions.values())
+    assert args.normal_class == settings.all.normal_class
+    assert parser(load_settings()).parse_args(["robustness", "a.ckpt", "--steps", "3"]).steps == 3  # an option wins
+
+
+def test_analysis_settings_of_ones_own(tmp_path):
+    from omegaconf import OmegaConf
+
+    from arae.analysis.cli import parser, settings_of
+    from arae.analysis.settings import analysis_folder
+    from arae.errors import ConfigError
+
+    settings = OmegaConf.load(analysis_folder() / "default.yaml")
+    settings.robustness.steps = 7
+    OmegaConf.save(settings, tmp_path / "mine.yaml")
+    argv = ["robustness", "a.ckpt", "--config", str(tmp_path / "mine.yaml")]
+    assert parser(settings_of(argv)).parse_args(argv).steps == 7
+    with pytest.raises(ConfigError, match="default"):
+        settings_of(["robustness", "a.ckpt", "--config", "nonesuch"])
 
 
 @pytest.mark.slow

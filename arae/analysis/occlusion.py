@@ -26,7 +26,7 @@ def occlusion_map(net: nn.Module, image: torch.Tensor, batch_size: int = 1024) -
     return changes.masked_fill((image == 0).all(0), 0.0)
 
 
-def add_noise(images: torch.Tensor, high: float, seed: int = 0) -> torch.Tensor:
+def add_noise(images: torch.Tensor, high: float, seed: int) -> torch.Tensor:
     """The paper's noisy inputs: uniform noise in [0, high] added, clipped to [0, 1]."""
     if high <= 0:
         return images
