@@ -53,7 +53,7 @@ def test_attack_works_inside_inference_mode(net):
 def test_occlusion_map_has_the_image_shape_and_is_zero_on_black_pixels(net):
     image = torch.rand(1, 8, 8)
     image[:, :3] = 0.0  # black rows: occluding them changes nothing
-    saliency = occlusion_map(net, image)
+    saliency = occlusion_map(net, image, patch=1)
     assert saliency.shape == image.shape[-2:]
     assert torch.all(saliency[:3] == 0)
     assert torch.all(saliency[3:] != 0)
@@ -62,6 +62,18 @@ def test_occlusion_map_has_the_image_shape_and_is_zero_on_black_pixels(net):
     occluded[:, 5, 2] = 0
     expected = scores_of(net, occluded[None])[0] - scores_of(net, image[None])[0]
     assert torch.isclose(saliency[5, 2], expected)
+
+
+def test_a_larger_occlusion_patch_blacks_out_the_square_around_each_pixel(net):
+    image = torch.rand(1, 8, 8)
+    saliency = occlusion_map(net, image, patch=3)
+    occluded = image.clone()
+    occluded[:, 4:7, 1:4] = 0  # the 3x3 square around (5, 2)
+    expected = scores_of(net, occluded[None])[0] - scores_of(net, image[None])[0]
+    assert saliency.shape == (8, 8) and torch.isclose(saliency[5, 2], expected)
+    corner = image.clone()
+    corner[:, :2, :2] = 0  # clipped at the border
+    assert torch.isclose(saliency[0, 0], scores_of(net, corner[None])[0] - scores_of(net, image[None])[0])
 
 
 def test_local_minima_descend_the_error(net):
@@ -181,7 +193,7 @@ def test_options_default_to_the_analysis_settings_of_conf():
     args = parser().parse_args(["all", "runs"])
     assert args.eps == list(settings.robustness.eps) and args.steps == settings.robustness.steps
     assert args.objective == settings.robustness.objective and args.seed == settings.seed
-    assert (args.n_images, args.noise) == (settings.occlusion.n_images, settings.occlusion.noise)
+    assert (args.patch, args.n_images, args.noise) == tuple(settings.occlusion.values())
     assert (args.starts, args.descent_steps, args.lr) == tuple(settings.minima.values())
     assert (args.n_normal, args.n_anomalous, args.anomalous_class) == tuple(settings.reconstructions.values())
     assert args.normal_class == settings.all.normal_class

@@ -119,7 +119,7 @@ def occlusion(args) -> list[Path]:
     detectors, names = load(args)
     images, labels, _ = test_data(args, detectors)
     chosen = fig6.add_noise(images[pick_examples(labels, args.n_images, 0)], args.noise, args.seed)
-    fig = fig6.figure([d.net for d in detectors], names, chosen)
+    fig = fig6.figure([d.net for d in detectors], names, chosen, args.patch)
     return [save(fig, Path(args.out) / "figure6_occlusion.png")]
 
 
@@ -221,6 +221,7 @@ def parser(settings=None) -> argparse.ArgumentParser:
         r = s.occlusion
         p.add_argument("--n-images", type=int, default=r.n_images, help="normal test images (default: %(default)s)")
         p.add_argument("--noise", type=float, default=r.noise, help="uniform noise in [0, NOISE] added (default: %(default)s; paper: 0.4; 0: none)")
+        p.add_argument("--patch", type=int, default=r.patch, help="side of the square set to black around each pixel (default: %(default)s; paper: 1)")
 
     def minima_options(p):
         r = s.minima
