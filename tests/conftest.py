@@ -26,6 +26,23 @@ TINY = [
 ]
 
 
+def conf_settings(name: str, key: str | None = None) -> dict:
+    """The plain settings of conf/<name>.yaml (e.g. "adversary/spatial", "crafting/epoch"), or of its node
+    `key` (e.g. "adversary" of "attack/noise"): its keys less `_target_`, `defaults`, nested objects and
+    interpolations. Constructors have no defaults (every value
+    lives in conf/), so tests that build objects directly pass these rather than repeat the YAML."""
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.load(REPO / "conf" / f"{name}.yaml")
+    node = node if key is None else OmegaConf.select(node, key)
+    skip = {"_target_", "defaults"}
+    return {
+        k: OmegaConf.to_object(node[k]) if OmegaConf.is_list(node[k]) else node[k]
+        for k in node
+        if k not in skip and not OmegaConf.is_interpolation(node, k) and not OmegaConf.is_dict(node[k])
+    }
+
+
 @pytest.fixture
 def model():
     """A small seeded MLP autoencoder on 1x8x8 images, for attack and speed tests."""

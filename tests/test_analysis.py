@@ -34,7 +34,7 @@ def test_attack_raises_the_error_of_normals_and_keeps_its_bound(net, eps):
     torch.manual_seed(1)
     images = torch.rand(40, 1, 8, 8)
     labels = torch.tensor([0, 1] * 20)
-    attacked = attacked_normals(net, images, labels, reconstruction_attack(eps, steps=10))
+    attacked = attacked_normals(net, images, labels, reconstruction_attack(eps, steps=10, objective="score"))
     normal = labels == 0
     assert torch.equal(attacked[~normal], images[~normal])  # anomalies stay clean
     delta = attacked[normal] - images[normal]
@@ -46,14 +46,14 @@ def test_attack_works_inside_inference_mode(net):
     """Lightning's test/predict loops run under inference mode, where enable_grad alone is not enough."""
     with torch.inference_mode():
         images = torch.rand(8, 1, 8, 8)
-        attacked = attacked_normals(net, images, torch.zeros(8, dtype=torch.long), reconstruction_attack(0.1, steps=5))
+        attacked = attacked_normals(net, images, torch.zeros(8, dtype=torch.long), reconstruction_attack(0.1, steps=5, objective="score"))
     assert (scores_of(net, attacked) > scores_of(net, images)).all()
 
 
 def test_occlusion_map_has_the_image_shape_and_is_zero_on_black_pixels(net):
     image = torch.rand(1, 8, 8)
     image[:, :3] = 0.0  # black rows: occluding them changes nothing
-    saliency = occlusion_map(net, image)
+    saliency = occlusion_map(net, image, patch=1)
     assert saliency.shape == image.shape[-2:]
     assert torch.all(saliency[:3] == 0)
     assert torch.all(saliency[3:] != 0)
@@ -62,6 +62,18 @@ def test_occlusion_map_has_the_image_shape_and_is_zero_on_black_pixels(net):
     occluded[:, 5, 2] = 0
     expected = scores_of(net, occluded[None])[0] - scores_of(net, image[None])[0]
     assert torch.isclose(saliency[5, 2], expected)
+
+
+def test_a_larger_occlusion_patch_blacks_out_the_square_around_each_pixel(net):
+    image = torch.rand(1, 8, 8)
+    saliency = occlusion_map(net, image, patch=3)
+    occluded = image.clone()
+    occluded[:, 4:7, 1:4] = 0  # the 3x3 square around (5, 2)
+    expected = scores_of(net, occluded[None])[0] - scores_of(net, image[None])[0]
+    assert saliency.shape == (8, 8) and torch.isclose(saliency[5, 2], expected)
+    corner = image.clone()
+    corner[:, :2, :2] = 0  # clipped at the border
+    assert torch.isclose(saliency[0, 0], scores_of(net, corner[None])[0] - scores_of(net, image[None])[0])
 
 
 def test_local_minima_descend_the_error(net):
@@ -167,6 +179,41 @@ def test_source_moves_to_the_new_data_root_and_downloads_only_where_known():
     mnist = {"data_root": "/old", "dataset": {"source": {"name": "mnist", "root": "/old", "download": True}}}
     assert source_config(mnist, "/new") == {"name": "mnist", "root": "/new", "download": False}
     assert source_config(coil, None)["path"] == "/old/coil-100"
+    jpg = {"data_root": "/old", "dataset": {"source": {"name": "folder", "root": None, "download": None, "path": "/old/jpg"}}}
+    assert source_config(jpg, "/new") == {"name": "folder", "root": None, "download": None, "path": "/new/jpg"}
+
+
+def test_options_default_to_the_analysis_settings_of_conf():
+    from omegaconf import OmegaConf
+
+    from arae.analysis.cli import parser
+    from arae.analysis.settings import analysis_folder, load_settings
+
+    settings = OmegaConf.load(analysis_folder() / "default.yaml")
+    args = parser().parse_args(["all", "runs"])
+    assert args.eps == list(settings.robustness.eps) and args.steps == settings.robustness.steps
+    assert args.objective == settings.robustness.objective and args.seed == settings.seed
+    assert (args.patch, args.n_images, args.noise) == tuple(settings.occlusion.values())
+    assert (args.starts, args.descent_steps, args.lr) == tuple(settings.minima.values())
+    assert (args.n_normal, args.n_anomalous, args.anomalous_class) == tuple(settings.reconstructions.values())
+    assert args.normal_class == settings.all.normal_class
+    assert parser(load_settings()).parse_args(["robustness", "a.ckpt", "--steps", "3"]).steps == 3  # an option wins
+
+
+def test_analysis_settings_of_ones_own(tmp_path):
+    from omegaconf import OmegaConf
+
+    from arae.analysis.cli import parser, settings_of
+    from arae.analysis.settings import analysis_folder
+    from arae.errors import ConfigError
+
+    settings = OmegaConf.load(analysis_folder() / "default.yaml")
+    settings.robustness.steps = 7
+    OmegaConf.save(settings, tmp_path / "mine.yaml")
+    argv = ["robustness", "a.ckpt", "--config", str(tmp_path / "mine.yaml")]
+    assert parser(settings_of(argv)).parse_args(argv).steps == 7
+    with pytest.raises(ConfigError, match="default"):
+        settings_of(["robustness", "a.ckpt", "--config", "nonesuch"])
 
 
 @pytest.mark.slow

@@ -21,12 +21,15 @@ from arae.attacks import (
     UniformNoise,
     Union,
 )
+from conftest import conf_settings
+
 from arae.config import register_resolvers
 from arae.errors import ConfigError
 from arae.training import ARAELoss, BatchCrafting, EpochCrafting
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ATTACK_CONFIGS = sorted(p.stem for p in (CONF / "attack").glob("*.yaml"))
+LINF, L2, SPATIAL = (conf_settings(f"adversary/{name}") for name in ("linf", "l2", "spatial"))
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ def batch():
 
 
 def small_grid(objective=None, **kw):
-    return GridSpatial(objective or LatentDistance(), max_angle=30, angle_step=10, translations=(-2, 0, 2), **kw)
+    return GridSpatial(objective or LatentDistance(), **{**SPATIAL, "angle_step": 10, "translations": (-2, 0, 2), **kw})
 
 
 def per_sample_l2(t):
@@ -51,7 +54,7 @@ def per_sample_l2(t):
 @pytest.mark.parametrize("objective", [LatentDistance(), ReconstructionError()])
 def test_l2_pgd_keeps_bound_and_pixel_range(model, batch, objective):
     eps = 1.5
-    x_adv = PGD(L2Ball(eps), objective, steps=20, step_size=0.3)(model, batch)
+    x_adv = PGD(L2Ball(eps), objective, **{**L2, "steps": 20, "step_size": 0.3})(model, batch)
     assert x_adv.shape == batch.shape and not x_adv.requires_grad
     assert per_sample_l2(x_adv - batch).max() <= eps + 1e-5
     assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
@@ -79,9 +82,9 @@ def test_l2_pgd_raises_objective_over_random_start(model, batch):
     objective = LatentDistance()
     reference = objective.reference(model, batch)
     torch.manual_seed(5)
-    start = PGD(L2Ball(1.0), objective, steps=1, step_size=1e-12)(model, batch)
+    start = PGD(L2Ball(1.0), objective, **{**L2, "steps": 1, "step_size": 1e-12})(model, batch)
     torch.manual_seed(5)
-    attacked = PGD(L2Ball(1.0), objective, steps=30, step_size=0.1)(model, batch)
+    attacked = PGD(L2Ball(1.0), objective, **{**L2, "steps": 30})(model, batch)
     with torch.no_grad():
         assert (objective(model, attacked, reference) > objective(model, start, reference)).float().mean() >= 0.9
 
@@ -93,8 +96,8 @@ def test_l2_non_positive_radius_is_refused(eps):
 
 
 # -- spatial -------------------------------------------------------------------------------------
-def test_default_spatial_grid_is_the_papers():
-    attack = GridSpatial(LatentDistance())
+def test_the_configured_spatial_grid_is_the_papers():
+    attack = GridSpatial(LatentDistance(), **SPATIAL)
     assert len(attack) == 279 and len(attack.angles) == 31
     assert attack.angles[0] == -30 and attack.angles[-1] == 30 and 0 in attack.angles
 
@@ -140,7 +143,7 @@ def test_spatial_grid_chunking_changes_nothing(model, batch):
 def test_spatial_translation_moves_content_by_whole_pixels():
     x = torch.zeros(1, 1, 8, 8)
     x[0, 0, 3, 3] = 1.0
-    attack = GridSpatial(LatentDistance(), max_angle=0, angle_step=1, translations=(2,))
+    attack = GridSpatial(LatentDistance(), **{**SPATIAL, "max_angle": 0, "angle_step": 1, "translations": (2,)})
     moved = GridSpatial.apply(x, attack.thetas(8, 8))
     assert moved[0, 0, 5, 5] == pytest.approx(1.0) and moved.sum() == pytest.approx(1.0)
 
@@ -148,14 +151,14 @@ def test_spatial_translation_moves_content_by_whole_pixels():
 @pytest.mark.parametrize("kw", [{"angle_step": 0}, {"max_angle": -1}, {"translations": []}])
 def test_spatial_bad_grid_is_refused(kw):
     with pytest.raises(ConfigError, match="spatial"):
-        GridSpatial(LatentDistance(), **kw)
+        GridSpatial(LatentDistance(), **{**SPATIAL, **kw})
 
 
 # -- union ---------------------------------------------------------------------------------------
 def members():
     return {
-        "linf": PGD(LinfBall(0.2), LatentDistance(), steps=5),
-        "l2": PGD(L2Ball(1.5), LatentDistance(), steps=5, step_size=0.5),
+        "linf": PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 5}),
+        "l2": PGD(L2Ball(1.5), LatentDistance(), **{**L2, "steps": 5, "step_size": 0.5}),
         "spatial": small_grid(),
     }
 
@@ -179,7 +182,7 @@ def test_union_worst_scores_at_least_each_member(model, batch):
 
 def test_union_concat_stacks_members_in_blocks(model, batch):
     torch.manual_seed(3)
-    out = Union(members(), mode="concat")(model, batch)
+    out = Union(members(), None, mode="concat")(model, batch)
     torch.manual_seed(3)
     expected = torch.cat([attack(model, batch) for attack in members().values()])
     assert out.shape == (3 * len(batch), *batch.shape[1:])
@@ -188,7 +191,7 @@ def test_union_concat_stacks_members_in_blocks(model, batch):
 
 def test_union_config_errors():
     with pytest.raises(ConfigError, match="no members"):
-        Union({"linf": None}, LatentDistance())
+        Union({"linf": None}, LatentDistance(), mode="worst")
     with pytest.raises(ConfigError, match="mode"):
         Union(members(), LatentDistance(), mode="best")
     with pytest.raises(ConfigError, match="objective"):
@@ -209,12 +212,12 @@ def test_concat_examples_train_with_x_repeated(model, batch):
 
 def test_epoch_crafting_stores_k_examples_per_sample(model, batch):
     """Under epoch crafting, a concat union's examples come back by sample index, k blocks of B."""
-    attack = Union({"spatial": small_grid(), "none": NoAttack()}, mode="concat")
-    crafting = EpochCrafting(chunk_size=5)  # chunks that do not divide the data
+    attack = Union({"spatial": small_grid(), "none": NoAttack()}, None, mode="concat")
+    crafting = EpochCrafting(chunk_size=5, autocast=None)  # chunks that do not divide the data
     crafting.on_epoch_start(attack, model, batch)
     index = torch.tensor([9, 2, 15, 2])
     got = crafting.adversarial(attack, model, batch[index], index)
-    expected = BatchCrafting().adversarial(attack, model, batch[index], index)
+    expected = BatchCrafting(autocast=None).adversarial(attack, model, batch[index], index)
     assert got.shape == (8, *batch.shape[1:])
     assert torch.allclose(got, expected, atol=1e-6)
 

@@ -1,6 +1,8 @@
 import pytest
 import torch
 
+from conftest import conf_settings
+
 from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack, ReconstructionError
 from arae.errors import ConfigError
 
@@ -15,7 +17,7 @@ def batch():
 
 
 def linf_pgd(eps=0.2, steps=10, objective=None, **kw):
-    return PGD(LinfBall(eps), objective or LatentDistance(), steps=steps, **kw)
+    return PGD(LinfBall(eps), objective or LatentDistance(), **{**conf_settings("adversary/linf"), "steps": steps, **kw})
 
 
 @pytest.mark.parametrize("objective", [LatentDistance(), ReconstructionError()])
@@ -90,7 +92,7 @@ def test_bf16_attack_warns_on_a_cpu_without_native_bf16(model, caplog, monkeypat
 
     monkeypatch.setattr(crafting, "cpu_has_fast_bf16", lambda: False)
     craft = crafting.BatchCrafting(autocast="bfloat16")
-    attack = PGD(LinfBall(0.1), LatentDistance(), steps=1)
+    attack = linf_pgd(eps=0.1, steps=1)
     x = torch.rand(4, 1, 8, 8)
     with caplog.at_level(logging.WARNING, logger=crafting.__name__):
         out = craft.adversarial(attack, model, x, torch.arange(4))

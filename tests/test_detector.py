@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, conf_settings
 from detector_runs import shared_runs
 from PIL import Image
 
@@ -99,7 +99,7 @@ def test_quantile_threshold_passes_the_target_share(tpr):
 @pytest.mark.parametrize("kwargs", [{"normal_tpr": 0}, {"normal_tpr": 1.5}, {"holdout_fraction": 1.0}])
 def test_bad_calibration_settings_are_config_errors(kwargs):
     with pytest.raises(ConfigError, match="detector"):
-        ThresholdCalibration(**kwargs)
+        ThresholdCalibration(**{**conf_settings("detector/default"), **kwargs})
 
 
 def test_api_accepts_uint8_float_single_images_and_pil(runs, fake_root):

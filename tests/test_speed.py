@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, TINY, run_train
+from conftest import REPO, TINY, conf_settings, run_train
 
 from arae.attacks import PGD, FGSMRandomStart, LatentDistance, LinfBall
 from arae.errors import ConfigError
 from arae.training import EpochCrafting
+
+LINF = conf_settings("adversary/linf")
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import bench  # noqa: E402
@@ -45,16 +47,16 @@ class BallWithoutBox:
 
 def test_box_projection_gives_the_generic_projections_examples(model, batch):
     torch.manual_seed(3)
-    fast = PGD(LinfBall(0.2), LatentDistance(), steps=10)(model, batch)
+    fast = PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 10})(model, batch)
     torch.manual_seed(3)
-    generic = PGD(BallWithoutBox(0.2), LatentDistance(), steps=10)(model, batch)
+    generic = PGD(BallWithoutBox(0.2), LatentDistance(), **{**LINF, "steps": 10})(model, batch)
     assert torch.allclose(fast, generic, atol=1e-6)
     assert (fast - batch).abs().max() <= 0.2 + 1e-6 and fast.min() >= 0 and fast.max() <= 1
 
 
 def test_hand_written_benchmark_pgd_is_the_frameworks_arithmetic(model, batch):
     torch.manual_seed(4)
-    ours = PGD(LinfBall(0.2), LatentDistance(), steps=7)(model, batch)
+    ours = PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 7})(model, batch)
     torch.manual_seed(4)
     hand = bench.hand_linf_pgd(model, batch.clone(), eps=0.2, steps=7, step_size=2.5 * 0.2 / 7)
     assert torch.equal(ours, hand)
@@ -62,12 +64,12 @@ def test_hand_written_benchmark_pgd_is_the_frameworks_arithmetic(model, batch):
 
 
 def test_fgsm_random_start_is_one_large_step(model, batch):
-    attack = FGSMRandomStart(LinfBall(0.2), LatentDistance())
+    attack = FGSMRandomStart(LinfBall(0.2), LatentDistance(), **conf_settings("attack/linf_fast", "adversary"))
     assert attack.steps == 1 and attack.step_size == pytest.approx(0.25) and attack.random_start
     objective = LatentDistance()
     reference = objective.reference(model, batch)
     torch.manual_seed(5)
-    start = PGD(LinfBall(0.2), objective, steps=1, step_size=1e-12)(model, batch)
+    start = PGD(LinfBall(0.2), objective, **{**LINF, "steps": 1, "step_size": 1e-12})(model, batch)
     torch.manual_seed(5)
     x_adv = attack(model, batch)
     assert (x_adv - batch).abs().max() <= 0.2 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
@@ -78,8 +80,8 @@ def test_fgsm_random_start_is_one_large_step(model, batch):
 
 
 def test_bfloat16_crafting_stays_feasible_and_close(model, batch):
-    attack = PGD(LinfBall(0.2), LatentDistance(), steps=5)
-    exact, rounded = EpochCrafting(chunk_size=8), EpochCrafting(chunk_size=8, autocast="bfloat16")
+    attack = PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 5})
+    exact, rounded = EpochCrafting(chunk_size=8, autocast=None), EpochCrafting(chunk_size=8, autocast="bfloat16")
     torch.manual_seed(6)
     exact.on_epoch_start(attack, model, batch)
     torch.manual_seed(6)
@@ -88,7 +90,7 @@ def test_bfloat16_crafting_stays_feasible_and_close(model, batch):
     assert b.dtype == torch.float32 and (b - batch).abs().max() <= 0.2 + 1e-6 and b.min() >= 0 and b.max() <= 1
     assert (a - b).abs().mean() < 0.05  # a few sign flips at most, not a different attack
     with pytest.raises(ConfigError, match="crafting.autocast"):
-        EpochCrafting(autocast="float8")
+        EpochCrafting(chunk_size=8, autocast="float8")
 
 
 def test_training_budget_stops_the_run_and_epoch_means_are_logged(fake_root, tmp_path):

@@ -119,7 +119,7 @@ def occlusion(args) -> list[Path]:
     detectors, names = load(args)
     images, labels, _ = test_data(args, detectors)
     chosen = fig6.add_noise(images[pick_examples(labels, args.n_images, 0)], args.noise, args.seed)
-    fig = fig6.figure([d.net for d in detectors], names, chosen)
+    fig = fig6.figure([d.net for d in detectors], names, chosen, args.patch)
     return [save(fig, Path(args.out) / "figure6_occlusion.png")]
 
 
@@ -175,7 +175,11 @@ def run_all(args) -> list[Path]:
 
 
 # -- argument parsing ----------------------------------------------------------------------------------
-def parser() -> argparse.ArgumentParser:
+def parser(settings=None) -> argparse.ArgumentParser:
+    """The command line; each option of a command defaults to `settings` (conf/analysis/default.yaml)."""
+    from arae.analysis.settings import DEFAULT, load_settings
+
+    s = settings if settings is not None else load_settings()
     main = argparse.ArgumentParser(prog="arae-analyze", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = main.add_subparsers(dest="command", required=True)
 
@@ -186,38 +190,44 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--names", nargs="+", help="labels of the models, in order (default: the paper's names of their attacks, e.g. DAE, ARAE)")
         if runs:
             p.add_argument("runs", nargs="+", help="folders searched recursively for results.json (and checkpoints)")
+        p.add_argument("--config", default=DEFAULT, help="the settings every option below defaults to: a file of conf/analysis/ by name, or a YAML file (default: %(default)s)")
         p.add_argument("--out", default="figures", help="output folder (default: figures)")
         p.add_argument("--data-root", help="data root (default: ARAE_DATA_DIR, else the one used in training)")
         p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-        p.add_argument("--seed", type=int, default=0, help="seed of random starts and noise (default: 0)")
+        p.add_argument("--seed", type=int, default=s.seed, help="seed of random starts and noise (default: %(default)s)")
         p.add_argument("--wandb", action="store_true", help="also log the PNGs to W&B (offline unless WANDB_MODE=online)")
         p.set_defaults(func=func, names=None)
         return p
 
     def attack_options(p):
-        p.add_argument("--eps", type=float, nargs="+", default=[0.05, 0.1], help="L-inf radii (paper: 0.05 0.1)")
-        p.add_argument("--steps", type=int, default=40, help="PGD steps; step size 2.5*eps/steps (default: 40)")
+        r = s.robustness
+        p.add_argument("--eps", type=float, nargs="+", default=list(r.eps), help="L-inf radii (default: %(default)s; paper: 0.05 0.1)")
+        p.add_argument("--steps", type=int, default=r.steps, help="PGD steps; step size 2.5*eps/steps (default: %(default)s)")
         p.add_argument(
-            "--objective", choices=["score", "clean"], default="score",
-            help="maximise ||x'-AE(x')||^2, the attacked image's own score (default), or ||x-AE(x')||^2 (ARAE-R's)",
+            "--objective", choices=["score", "clean"], default=r.objective,
+            help="maximise ||x'-AE(x')||^2, the attacked image's own score (score), or ||x-AE(x')||^2 (clean, ARAE-R's) (default: %(default)s)",
         )  # fmt: skip
 
     def example_options(p):
-        p.add_argument("--n-normal", type=int, default=6, help="normal test images shown (default: 6)")
-        p.add_argument("--n-anomalous", type=int, default=6, help="anomalous test images shown (default: 6)")
+        r = s.reconstructions
+        p.add_argument("--n-normal", type=int, default=r.n_normal, help="normal test images shown (default: %(default)s)")
+        p.add_argument("--n-anomalous", type=int, default=r.n_anomalous, help="anomalous test images shown (default: %(default)s)")
         p.add_argument(
-            "--anomalous-class", type=int, default=None,
-            help="take the anomalous images from this class only (paper's Figure 1: 1, models of 8s; default: any)",
+            "--anomalous-class", type=int, default=r.anomalous_class,
+            help="take the anomalous images from this class only (paper's Figure 1: 1, models of 8s; default: %(default)s = any)",
         )  # fmt: skip
 
     def occlusion_options(p):
-        p.add_argument("--n-images", type=int, default=5, help="normal test images (default: 5)")
-        p.add_argument("--noise", type=float, default=0.4, help="uniform noise in [0, NOISE] added (paper: 0.4; 0: none)")
+        r = s.occlusion
+        p.add_argument("--n-images", type=int, default=r.n_images, help="normal test images (default: %(default)s)")
+        p.add_argument("--noise", type=float, default=r.noise, help="uniform noise in [0, NOISE] added (default: %(default)s; paper: 0.4; 0: none)")
+        p.add_argument("--patch", type=int, default=r.patch, help="side of the square set to black around each pixel (default: %(default)s; paper: 1)")
 
     def minima_options(p):
-        p.add_argument("--starts", type=int, default=8, help="noise starts (default: 8)")
-        p.add_argument("--descent-steps", type=int, default=500, help="Adam steps (default: 500)")
-        p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default: 0.01)")
+        r = s.minima
+        p.add_argument("--starts", type=int, default=r.starts, help="noise starts (default: %(default)s)")
+        p.add_argument("--descent-steps", type=int, default=r.descent_steps, help="Adam steps (default: %(default)s)")
+        p.add_argument("--lr", type=float, default=r.lr, help="Adam learning rate (default: %(default)s)")
 
     attack_options(command("robustness", robustness, "Table 5: AUROC with the normal test images replaced by PGD examples maximising their reconstruction error"))
     example_options(command("reconstructions", reconstructions, "Figure 1: inputs (normal, anomalous) and the reconstructions of each model"))
@@ -225,15 +235,25 @@ def parser() -> argparse.ArgumentParser:
     occlusion_options(command("occlusion", occlusion, "Figure 6: occlusion-1 saliency maps beside the reconstructions"))
     minima_options(command("minima", minima, "Figure 7: inputs at local minima of the reconstruction error, descended from uniform noise"))
     everything = command("all", run_all, "Table 5 and Figures 1, 5, 6, 7 from a sweep folder (checkpoints of one normal class)", checkpoints=False, runs=True)
-    everything.add_argument("--normal-class", type=int, default=8, help="the class whose checkpoints are compared (default: 8)")
+    everything.add_argument("--normal-class", type=int, default=s.all.normal_class, help="the class whose checkpoints are compared (default: %(default)s)")
     for add in (attack_options, example_options, occlusion_options, minima_options):
         add(everything)
     return main
 
 
+def settings_of(argv: list[str] | None):
+    """The settings named by --config on the command line (conf/analysis/default.yaml without it)."""
+    from arae.analysis.settings import DEFAULT, load_settings
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", default=DEFAULT)
+    known, _ = pre.parse_known_args(argv)
+    return load_settings(known.config)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
+        args = parser(settings_of(argv)).parse_args(argv)
         paths = args.func(args)
     except UserError as err:
         Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)

@@ -26,12 +26,12 @@ def source_config(config: dict, data_root: str | None) -> dict:
     """
     source = copy.deepcopy(config["dataset"]["source"])
     if data_root:
-        if "root" in source:
+        if source.get("root") is not None:
             source["root"] = str(data_root)
         old_root = config.get("data_root")
         if source.get("path") and old_root and Path(source["path"]).is_relative_to(old_root):
             source["path"] = str(Path(data_root) / Path(source["path"]).relative_to(old_root))
-    if "download" in source:
+    if source.get("download") is not None:
         source["download"] = False
     return source
 

@@ -13,7 +13,7 @@ from arae.attacks import frozen
 PAPER_MODELS = ("DAE", "ARAE")  # the paper's Figure 7
 
 
-def descend(net: nn.Module, start: torch.Tensor, steps: int = 500, lr: float = 0.01) -> torch.Tensor:
+def descend(net: nn.Module, start: torch.Tensor, steps: int, lr: float) -> torch.Tensor:
     """Adam on the summed squared reconstruction error of each input, projected onto [0, 1] each step."""
     device = next(net.parameters()).device
     x = start.clone().to(device).requires_grad_(True)
@@ -29,5 +29,5 @@ def descend(net: nn.Module, start: torch.Tensor, steps: int = 500, lr: float = 0
     return x.detach().cpu()
 
 
-def noise_starts(n: int, image_shape: Sequence[int], seed: int = 0) -> torch.Tensor:
+def noise_starts(n: int, image_shape: Sequence[int], seed: int) -> torch.Tensor:
     return torch.rand((n, *image_shape), generator=torch.Generator().manual_seed(seed))

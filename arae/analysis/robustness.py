@@ -34,7 +34,7 @@ class OwnReconstructionError:
 OBJECTIVES = {"score": OwnReconstructionError, "clean": ReconstructionError}
 
 
-def reconstruction_attack(eps: float, steps: int = 40, objective: str = "score") -> PGD:
+def reconstruction_attack(eps: float, steps: int, objective: str) -> PGD:
     """The existing L-inf PGD (step size 2.5 eps / steps, random start) on a reconstruction error."""
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown attack objective {objective!r}; choose one of {sorted(OBJECTIVES)}")
@@ -70,12 +70,13 @@ def robustness(
     detector: Detector,
     images: torch.Tensor,
     labels: torch.Tensor,
-    epsilons: Sequence[float] = (0.05, 0.1),
-    steps: int = 40,
-    seed: int = 0,
-    objective: str = "score",
+    epsilons: Sequence[float],
+    steps: int,
+    seed: int,
+    objective: str,
 ) -> dict:
-    """AUROC (and mean normal score) on the clean test set and after the attack at each eps."""
+    """AUROC (and mean normal score) on the clean test set and after the attack at each eps (the settings
+    of conf/analysis/, robustness)."""
     normal = labels == 0
     clean = scores_of(detector.net, images)
     rows = {"clean": {"auroc": float(auroc(clean, labels)), "normal_score": float(clean[normal].mean())}}

@@ -14,7 +14,7 @@ class FGSMRandomStart(PGD):
     """One step of size `step_factor`·eps from a uniform random start (FGSM-RS); one forward and one
     input-gradient backward of the encoder per sample instead of PGD's `steps` of each."""
 
-    def __init__(self, ball, objective, step_factor: float = 1.25) -> None:
+    def __init__(self, ball, objective, step_factor: float) -> None:
         step_factor = _positive("step_factor", step_factor)
         super().__init__(ball, objective, steps=1, step_size=step_factor * ball.eps, random_start=True)
         self.step_factor = step_factor

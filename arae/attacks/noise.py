@@ -14,7 +14,7 @@ class UniformNoise:
     The model is not used: the loss still reconstructs the clean input from the noisy one.
     """
 
-    def __init__(self, low: float = 0.0, high: float = 0.1) -> None:
+    def __init__(self, low: float, high: float) -> None:
         if not float(low) < float(high):
             raise ConfigError(f"noise bounds need low < high, got low={low}, high={high}; set them in conf/attack/noise.yaml")
         self.low = float(low)

@@ -91,9 +91,9 @@ class PGD:
         self,
         ball: Ball,
         objective,
-        steps: int = 40,
-        step_size: float | None = None,
-        random_start: bool = True,
+        steps: int,
+        step_size: float | None,
+        random_start: bool,
     ) -> None:
         if int(steps) < 1:
             raise ConfigError(f"attack steps must be >= 1, got {steps}")

@@ -18,8 +18,8 @@ class GridSpatial:
     """Per sample, the rotation x translation on a fixed grid with the largest objective.
 
     The grid is every angle in -max_angle..max_angle in steps of `angle_step` degrees (0 included) times
-    every translation in `translations` (pixels) along x and along y; the defaults give 31 x 3 x 3 = 279
-    transforms. All transforms of a batch are evaluated in batched tensor operations (`affine_grid` +
+    every translation in `translations` (pixels) along x and along y; conf/adversary/spatial.yaml's give 31 x 3 x 3 =
+    279 transforms. All transforms of a batch are evaluated in batched tensor operations (`affine_grid` +
     `grid_sample`, zero padding); the grid is split into chunks of about `max_elements` transformed pixels,
     which bounds memory and changes nothing else.
     """
@@ -27,10 +27,10 @@ class GridSpatial:
     def __init__(
         self,
         objective,
-        max_angle: float = 30.0,
-        angle_step: float = 2.0,
-        translations: Sequence[float] = (-4, 0, 4),
-        max_elements: int = 2**25,
+        max_angle: float,
+        angle_step: float,
+        translations: Sequence[float],
+        max_elements: int,
     ) -> None:
         if float(max_angle) < 0 or float(angle_step) <= 0:
             raise ConfigError(f"spatial grid needs max_angle >= 0 and angle_step > 0, got {max_angle}, {angle_step}")

@@ -21,10 +21,11 @@ class Union:
     - `concat`: returns all members' outputs stacked member-major, k blocks of B (k*B samples out), as the
       authors' union script trains on them; the loss and the crafting schedules repeat x to match.
 
-    Members are a mapping name -> attack (a config entry set to null is dropped) or a list.
+    Members are a mapping name -> attack (a config entry set to null is dropped) or a list. `objective`
+    may be None in `concat` mode, which compares nothing.
     """
 
-    def __init__(self, members: Mapping | Sequence, objective=None, mode: str = "worst") -> None:
+    def __init__(self, members: Mapping | Sequence, objective, mode: str) -> None:
         named = dict(members.items()) if isinstance(members, Mapping) else dict(enumerate(members))
         self.members = {str(k): v for k, v in named.items() if v is not None}
         if not self.members:

@@ -18,7 +18,7 @@ class ThresholdCalibration:
     seen those images); > 0 keeps that share of the training normals out of training and calibrates on it.
     """
 
-    def __init__(self, normal_tpr: float = 0.95, holdout_fraction: float = 0.0) -> None:
+    def __init__(self, normal_tpr: float, holdout_fraction: float) -> None:
         if not 0.0 < float(normal_tpr) <= 1.0:
             raise ConfigError(f"detector.normal_tpr must be in (0, 1], got {normal_tpr}; e.g. detector.normal_tpr=0.95")
         if not 0.0 <= float(holdout_fraction) < 1.0:

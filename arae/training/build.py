@@ -1,5 +1,6 @@
 """The LightningModule from config: what `train.py` builds, and what `ARAEModule.load_from_checkpoint`
-rebuilds from the parts of the config saved in a checkpoint's hyperparameters."""
+rebuilds from the module config saved in a checkpoint's hyperparameters. Both are one `instantiate` of
+the `module` node (conf/module/), which gathers the model, attack, loss, optimiser and crafting."""
 
 from __future__ import annotations
 
@@ -9,27 +10,35 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from arae.training.losses import ARAELoss
 from arae.training.module import ARAEModule
 
-PARTS = ("model", "attack", "crafting", "optimizer")
+# The config groups that checkpoints written before conf/module/ existed saved instead of the module node.
+OLD_PARTS = ("model", "attack", "crafting", "optimizer")
 
 
 def module_hparams(cfg: DictConfig, image_shape: Sequence[int]) -> dict[str, Any]:
-    """The resolved config groups the module is made of, plus the image shape: enough to rebuild it."""
-    hparams = {part: OmegaConf.to_container(cfg[part], resolve=True) for part in PARTS}
-    return {**hparams, "image_shape": [int(s) for s in image_shape]}
+    """The resolved module config plus the image shape: enough to rebuild the module."""
+    return {"module": OmegaConf.to_container(cfg.module, resolve=True), "image_shape": [int(s) for s in image_shape]}
+
+
+def module_config(hparams: dict[str, Any]) -> dict[str, Any]:
+    """The module config of saved hyperparameters, also of a checkpoint that saved its parts (OLD_PARTS)."""
+    if "module" in hparams:
+        return hparams["module"]
+    attack = hparams["attack"]
+    return {
+        "_target_": "arae.training.ARAEModule",
+        "net": hparams["model"],
+        "attack": attack["adversary"],
+        "loss": {"_target_": "arae.training.ARAELoss", "gamma": attack["gamma"]},
+        "optimizer": hparams["optimizer"],
+        "crafting": hparams["crafting"],
+    }
 
 
 def module_from_hparams(hparams: dict[str, Any]) -> ARAEModule:
-    cfg = OmegaConf.create({k: hparams[k] for k in PARTS})
-    module = ARAEModule(
-        net=instantiate(cfg.model, image_shape=tuple(hparams["image_shape"])),
-        attack=instantiate(cfg.attack.adversary),
-        loss=ARAELoss(gamma=cfg.attack.gamma),
-        optimizer=instantiate(cfg.optimizer),
-        crafting=instantiate(cfg.crafting),
-    )
+    config = OmegaConf.create(module_config(hparams))
+    module = instantiate(config, net={"image_shape": list(hparams["image_shape"])})
     module.save_hyperparameters(hparams, logger=False)
     return module
 

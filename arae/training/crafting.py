@@ -35,7 +35,7 @@ class _Crafting:
     as fast where the hardware has it (bf16 on recent CPUs, both on GPUs); the gradient whose sign the
     attack follows is then rounded, so the examples differ slightly from full precision ones."""
 
-    def __init__(self, autocast: str | None = None) -> None:
+    def __init__(self, autocast: str | None) -> None:
         self.autocast = _autocast_dtype(autocast)
         self._warned = False
 
@@ -68,7 +68,7 @@ class EpochCrafting(_Crafting):
     each batch is attacked with that copy when it comes, so the examples still come from S_adv^i.
     """
 
-    def __init__(self, chunk_size: int = 2048, autocast: str | None = None) -> None:
+    def __init__(self, chunk_size: int, autocast: str | None) -> None:
         super().__init__(autocast)
         self.chunk_size = int(chunk_size)
         self._adversarial: torch.Tensor | None = None

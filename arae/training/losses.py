@@ -20,7 +20,7 @@ class ARAELoss:
     (x_adv is k blocks of len(x)), x and Enc(x) are repeated to match: every example counts once.
     """
 
-    def __init__(self, gamma: float = 0.1) -> None:
+    def __init__(self, gamma: float) -> None:
         if float(gamma) < 0:
             raise ValueError(f"gamma must be >= 0, got {gamma}")
         self.gamma = float(gamma)

@@ -12,7 +12,6 @@ from torch import nn
 
 from arae.errors import TrainingDiverged
 from arae.scoring import AnomalyMetrics, anomaly_score
-from arae.training.crafting import EpochCrafting
 from arae.training.losses import ARAELoss
 
 
@@ -23,7 +22,7 @@ class ARAEModule(pl.LightningModule):
         attack,
         loss: ARAELoss,
         optimizer: Callable[..., torch.optim.Optimizer],
-        crafting=None,
+        crafting,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -31,15 +30,15 @@ class ARAEModule(pl.LightningModule):
         self.attack = attack
         self.loss = loss
         self.optimizer_factory = optimizer
-        self.crafting = crafting if crafting is not None else EpochCrafting()
+        self.crafting = crafting
         self.test_metrics = AnomalyMetrics()
         self._device_images: tuple[torch.Tensor, torch.Tensor] | None = None
         self._epoch_sums: dict = {}
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, **kwargs) -> "ARAEModule":
-        """Rebuild the parts (autoencoder, attack, loss, optimiser, crafting) from the config groups saved
-        as hyperparameters, then load the weights. Lightning's default would pass the saved values to
+        """Rebuild the module from the module config saved as hyperparameters (conf/module/, resolved),
+        then load the weights. Lightning's default would pass the saved values to
         `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters."""
         from arae.training.build import module_from_hparams  # it imports this module
 
