@@ -13,6 +13,7 @@ from typing import Any
 
 from arae.errors import UserError
 from arae.reporting.collect import COMPLETED, collect
+from arae.results import LAST_K
 from arae.reporting.paper import as_classes, paper_table, table_names
 
 LOSSES = ["train/loss", "train/loss_rec", "train/loss_latent"]
@@ -37,7 +38,7 @@ def auroc_rows(jobs) -> list[dict[str, Any]]:
     """One row per (data set, normal classes, variant): our last-K AUROC (%, mean over seeds) and the paper's."""
     cells: dict[tuple, list[float]] = defaultdict(list)
     for job in jobs:
-        last = next((v for k, v in job.results.items() if k.startswith("auroc_last_")), None)
+        last = job.results.get(LAST_K)
         if last is not None:
             key = (job.results["dataset"], tuple(job.results["normal_classes"]), job.results["attack"])
             cells[key].append(100 * last["mean"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from arae.results import RESULTS_FILE, read_results
+from arae.results import LAST_K, RESULTS_FILE, read_results
 
 
 PAPER_FILE = "paper_tables_1_3_4_5.yaml"
@@ -67,8 +67,8 @@ def table1(runs: list[dict], sweep: Path) -> tuple[list[str], list[list]]:
     for name, published in ref.items():
         mine = [r for r in runs if r["dataset"] == name]
         last, _ = _mean_std([r["test"]["auroc"] for r in mine])
-        mean, _ = _mean_std([r["auroc_last_50"]["mean"] for r in mine])
-        std, _ = _mean_std([r["auroc_last_50"]["std"] for r in mine])
+        mean, _ = _mean_std([r[LAST_K]["mean"] for r in mine])
+        std, _ = _mean_std([r[LAST_K]["std"] for r in mine])
         rows.append([name, len(mine), _epochs(mine), last, mean, std, published["auroc"], published["auroc_std_last_50"]])
     return header, rows
 

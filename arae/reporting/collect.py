@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arae.results import RESULTS_FILE
+from arae.results import RESULTS_FILE, read_results
 
 COMPLETED, FAILED, MISSING = "completed", "failed", "missing"
 
@@ -47,7 +46,7 @@ def _dotted(mapping: Any, key: str) -> Any:
 
 def _read(path: Path) -> Job:
     try:
-        results = json.loads(path.read_text())
+        results = read_results(path)  # older runs' keys read as today's (auroc_last_50 as auroc_last_k)
     except (OSError, ValueError) as err:
         return Job(path.parent, FAILED, {"error": f"unreadable results.json: {err}"})
     status = results.get("status")
