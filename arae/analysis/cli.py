@@ -31,7 +31,7 @@ console = Console(width=140)
 # -- loading -------------------------------------------------------------------------------------------
 def load(args) -> tuple[list, list[str]]:
     from arae.analysis.data import same_split
-    from arae.analysis.names import display_name
+    from arae.variants import display_name
     from arae.detector import load_detector
 
     detectors = [load_detector(c, device=args.device) for c in args.checkpoints]
@@ -138,7 +138,7 @@ def minima(args) -> list[Path]:
 def checkpoints_of_class(folder: Path, normal_class: int) -> dict[Path, str]:
     """Checkpoints under a sweep folder whose run had exactly this normal class, sorted by path, with the
     paper's names of their models."""
-    from arae.analysis.names import display_name
+    from arae.variants import display_name
 
     found = {}
     for results_path in sorted(Path(folder).rglob("results.json")):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arae.analysis.names import display_name
+from arae.variants import display_name
 from arae.analysis.plotting import plt
 from arae.errors import DataError
 from arae.results import RESULTS_FILE, read_results

@@ -9,6 +9,7 @@ from importlib import resources
 import yaml
 
 from arae.errors import ConfigError
+from arae.variants import attack_of
 
 Classes = tuple[int, ...]
 
@@ -45,7 +46,7 @@ class PaperPart:
 class PaperTable:
     key: str
     title: str
-    reproduce: dict[str, str]  # paper method -> our attack name
+    reproduce: dict[str, str]  # paper method -> our attack name (conf/variant/*.yaml)
     parts: tuple[PaperPart, ...]
 
 
@@ -76,4 +77,5 @@ def paper_table(key: str) -> PaperTable:
         raise ConfigError(f"the paper has no table '{key}' in arae/reporting/paper_tables.yaml; choose one of {table_names()}")
     entry = raw[key]
     parts = tuple(_part(p) for p in entry["parts"])
-    return PaperTable(key=key, title=entry["title"], reproduce=dict(entry["reproduce"]), parts=parts)
+    reproduce = {method: attack_of(method) for method in entry["reproduce"]}
+    return PaperTable(key=key, title=entry["title"], reproduce=reproduce, parts=parts)
