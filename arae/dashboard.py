@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from arae.errors import UserError
-from arae.reporting.collect import COMPLETED, collect
+from arae.reporting.collect import completed
 from arae.results import LAST_K
 from arae.reporting.paper import as_classes, paper_table, table_names
 
@@ -58,7 +58,7 @@ def auroc_rows(jobs) -> list[dict[str, Any]]:
 
 
 def dashboard_spec(sweep_dir: Path, project: str = "arae") -> dict[str, Any]:
-    jobs = [j for j in collect(sweep_dir) if j.status == COMPLETED]
+    jobs = completed(sweep_dir)
     if not jobs:
         raise UserError(f"no completed results.json under {sweep_dir}: point arae-dashboard at a sweep folder")
     groups = sorted({j.get("group") or j.results["dataset"] for j in jobs})

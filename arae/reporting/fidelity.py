@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arae.errors import UserError
-from arae.reporting.collect import COMPLETED, Job, collect
+from arae.reporting.collect import Job, completed
 from arae.reporting.paper import as_classes, paper_table
 from arae.variants import display_name
 
@@ -163,7 +163,7 @@ def to_run(job: Job) -> Run | None:
 
 
 def load_runs(root: Path) -> list[Run]:
-    runs = [to_run(job) for job in collect(root) if job.status == COMPLETED]
+    runs = [to_run(job) for job in completed(root)]
     return [r for r in runs if r is not None]
 
 
