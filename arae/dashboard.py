@@ -14,14 +14,14 @@ from typing import Any
 from arae.errors import UserError
 from arae.reporting.collect import completed
 from arae.results import LAST_K
-from arae.reporting.paper import as_classes, paper_table, table_names
+from arae.reporting.paper import as_classes, comparison_names, paper_table
 
 LOSSES = ["train/loss", "train/loss_rec", "train/loss_latent"]
 
 
 def _paper_value(dataset: str, attack: str, classes) -> float | None:
     """The paper's AUROC (in %) of the method our `attack` reproduces, for this data set and class(es)."""
-    for key in table_names():
+    for key in comparison_names():
         table = paper_table(key)
         methods = [m for m, a in table.reproduce.items() if a == attack]
         for part in table.parts:

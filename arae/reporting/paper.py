@@ -68,14 +68,26 @@ def _raw() -> dict:
 
 
 def table_names() -> list[str]:
+    """Every table (and figure) of the paper that `arae-report --paper` sets our results beside."""
     return sorted(_raw())
 
 
-def paper_table(key: str) -> PaperTable:
-    raw = _raw()
-    if key not in raw:
+def comparison_names() -> list[str]:
+    """The per-class tables (2, 6): rows of methods, columns of normal classes (`paper_table`)."""
+    return sorted(k for k, v in _raw().items() if "parts" in v)
+
+
+def paper_values(key: str) -> dict:
+    """A table's entry in paper_tables.yaml as it stands (Tables 1, 3, 4, 5, Figure 4); values in %."""
+    if key not in _raw():
         raise ConfigError(f"the paper has no table '{key}' in arae/reporting/paper_tables.yaml; choose one of {table_names()}")
-    entry = raw[key]
+    return _raw()[key]
+
+
+def paper_table(key: str) -> PaperTable:
+    entry = paper_values(key)
+    if "parts" not in entry:
+        raise ConfigError(f"paper table '{key}' has no per-class parts; the per-class tables are {comparison_names()}")
     parts = tuple(_part(p) for p in entry["parts"])
     reproduce = {method: attack_of(method) for method in entry["reproduce"]}
     return PaperTable(key=key, title=entry["title"], reproduce=reproduce, parts=parts)
