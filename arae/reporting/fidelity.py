@@ -21,6 +21,7 @@ from pathlib import Path
 from arae.errors import UserError
 from arae.reporting.collect import Job, completed
 from arae.reporting.paper import as_classes, paper_table
+from arae.stats import mean_std
 from arae.variants import display_name
 
 # Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal's 1.96).
@@ -65,7 +66,8 @@ def estimate(values: Sequence[float]) -> Estimate | None:
         return Estimate(values[0], None, 1)
     df = len(values) - 1
     t = T975[df - 1] if df <= len(T975) else 1.96
-    return Estimate(statistics.fmean(values), t * statistics.stdev(values) / math.sqrt(len(values)), len(values))
+    mean, std = mean_std(values)  # sample std, the project's one convention (arae/stats.py)
+    return Estimate(mean, t * std / math.sqrt(len(values)), len(values))
 
 
 @dataclass(frozen=True)
