@@ -1,8 +1,9 @@
 """The one spread convention of the project: mean and **sample** standard deviation (ddof=1).
 
 Every std that arae writes or prints uses `mean_std`: the std of the last-K epochs' AUROC of one run
-(results.json `auroc_last_k.std`), the std over seeds or over classes in the reports, and the paper
-comparison tables, and the 95 % intervals of the fidelity study. One value has no sample std: `mean_std` gives None for it (written as null).
+(results.json `auroc_last_k.std`), the std over seeds or over classes in the reports and the paper
+comparison tables, and the 95 % intervals of the fidelity study. One value has no sample std: `mean_std`
+gives None for it (written as null).
 """
 
 from __future__ import annotations
