@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow test-cluster test-ray clean reproduce-table6 reproduce-table2 report dashboard figures bench bench-fast-arae fidelity
+.PHONY: help install train test test-slow test-cluster test-ray clean report dashboard figures bench bench-fast-arae fidelity \
+	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-figure4
 
 help: ## list the targets
 	@echo "arae - adversarially robust autoencoders for novelty detection"
@@ -55,32 +56,60 @@ $(RAY_STAMP): $(STAMP)
 test-ray: $(RAY_STAMP) ## Ray sweep of two jobs on a local Ray cluster (own .venv-ray: the plugin pins cloudpickle<3)
 	$(RAY_VENV)/bin/python -m pytest -q -m cluster -rsxX tests/cluster/test_ray.py $(ARGS)
 
-# Reproducing the paper's tables (README, "Reproducing the paper's tables"). Defaults are the paper's settings;
-# EPOCHS=N shortens every job, CLASSES=8 or CLASSES="8,'[4,5]'" runs only those normal classes, SEEDS=0,1,2
-# repeats each job per seed, JOBS=N runs N jobs at once on this machine (joblib launcher).
+# Reproducing the paper's tables (README, "Reproducing the paper's tables"; docs/reproduce-data.md). Each
+# target runs its conf/experiment/*.yaml sweeps into $(OUTPUTS)/<table>/ (job folders named by settings, so
+# a re-run resumes: completed jobs are skipped), then `arae-report --paper <table>` there. Defaults are the
+# paper's settings; EPOCHS=N shortens every job, CLASSES=8 or CLASSES="8,'[4,5]'" runs only those normal
+# classes, SEEDS=0,1,2 repeats each job per seed (Table 3: its draws, default 0-29), JOBS=N runs N jobs at
+# once on this machine (joblib launcher), DATASET= picks the data set (Table 4: cifar10_jpg), ARGS= adds
+# Hydra overrides (Figure 4: ARGS='protocol.tau=0.5,0.9').
 EPOCHS ?=
 CLASSES ?=
 SEEDS ?=
 JOBS ?=
+DATASET ?=
+OUTPUTS ?= multirun_outputs
+# Table 5's test-time attack: PGD steps (step size 2.5 eps / steps).
+ATTACK_STEPS ?= 40
 # The loggers of the reproduce runs (LOGGER=csv for no W&B); the experiment configs leave the choice to you.
 LOGGER ?= wandb
 SWEEP = logger=$(LOGGER) $(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(CLASSES),normal_class=$(CLASSES)) \
-	$(if $(SEEDS),seed=$(SEEDS)) $(if $(JOBS),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)) $(ARGS)
+	$(if $(SEEDS),seed=$(SEEDS)) $(if $(DATASET),dataset=$(DATASET)) \
+	$(if $(JOBS),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)) $(ARGS)
 
-# $(1): the table, $(2): its experiments. Every multirun runs to its end (a failed job stops no other job;
-# completed jobs are skipped on a re-run), then the report; the exit status is 1 if any job failed.
+# $(1): the table, $(2): its experiments, $(3): an optional command run on the sweep before the report.
+# Every multirun runs to its end (a failed job stops no other job; completed jobs are skipped on a re-run),
+# then the report; the exit status is 1 if any job failed.
 define reproduce
 	@status=0; \
-	for experiment in $(2); do $(PY) train.py -m +experiment=$$experiment $(SWEEP) || status=1; done; \
-	$(PY) -m arae.report multirun_outputs/$(1) --paper $(1) --strict || status=1; \
+	for experiment in $(2); do \
+		$(PY) train.py -m +experiment=$$experiment hydra.sweep.dir=$(OUTPUTS)/$(1) $(SWEEP) || status=1; done; \
+	$(if $(3),$(3) || status=1;) \
+	$(PY) -m arae.report $(OUTPUTS)/$(1) --paper $(1) --strict || status=1; \
 	exit $$status
 endef
+
+reproduce-table1: $(STAMP) ## Table 1 (ARAE on Head CT, Brain MRI: AUROC, std over the last 50 epochs) + report; EPOCHS= SEEDS= JOBS=
+	$(call reproduce,table1,table1)
+
+reproduce-table2: $(STAMP) ## Table 2 (ARAE on MNIST and Fashion-MNIST, classes 0-9) + report; EPOCHS= CLASSES= SEEDS= JOBS=
+	$(call reproduce,table2,table2)
+
+reproduce-table3: $(STAMP) ## Table 3 (ARAE on COIL-100, n = 1, 4, 7 at tau 50/75/85 %, 30 draws: AUROC, F1) + report; EPOCHS= SEEDS= JOBS=
+	$(call reproduce,table3,table3 table3_n4 table3_n7)
+
+reproduce-table4: $(STAMP) ## Table 4 (ARAE on CIFAR-10, mean AUROC over classes 0,2,4,6,8) + report; DATASET=cifar10_jpg EPOCHS= CLASSES= JOBS=
+	$(call reproduce,table4,table4)
+
+reproduce-table5: $(STAMP) ## Table 5 (ARAE on MNIST 8, normal test images PGD-attacked, eps 0.05, 0.1) + report; EPOCHS= SEEDS= ATTACK_STEPS=
+	$(call reproduce,table5,table5,$(PY) -m arae.analysis robustness $(OUTPUTS)/table5/*/*/checkpoints/last.ckpt \
+		--eps 0.05 0.1 --steps $(ATTACK_STEPS) --out $(OUTPUTS)/table5)
 
 reproduce-table6: $(STAMP) ## Table 6 (DAE, ARAE, ARAE-A, ARAE-R; MNIST classes and pairs) + report; EPOCHS= CLASSES= SEEDS= JOBS=
 	$(call reproduce,table6,table6 table6_pairs)
 
-reproduce-table2: $(STAMP) ## Table 2 (ARAE on MNIST and Fashion-MNIST, classes 0-9) + report; EPOCHS= CLASSES= SEEDS= JOBS=
-	$(call reproduce,table2,table2)
+reproduce-figure4: $(STAMP) ## Figure 4 (ARAE on MNIST, protocol 1, tau 50..90 %: F1, normal positive) + report; EPOCHS= CLASSES= JOBS=
+	$(call reproduce,figure4,figure4)
 
 # The fidelity study (docs/fidelity.md): DAE vs ARAE on MNIST, classes 3 and 8, seeds 0-2, 350 epochs, the
 # paper's settings; ARGS= picks a series (e.g. ARGS='crafting=batch dataset.pgd_steps=10'). One job per core
@@ -123,8 +152,6 @@ bench: $(STAMP) ## seconds per epoch: framework vs hand-written loop vs compute 
 
 bench-fast-arae: $(STAMP) ## test AUROC of fast ARAE (linf_fast) vs 40-step linf at equal training time, MNIST 2 and 8
 	$(PY) benchmarks/fast_arae.py $(ARGS)
-
-include make/reproduce-data.mk
 
 clean: ## remove caches and run outputs of single runs (multirun_outputs/ is kept)
 	rm -rf .pytest_cache outputs lightning_logs wandb

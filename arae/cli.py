@@ -15,6 +15,7 @@ from rich.table import Table
 
 from arae.errors import ConfigError
 from arae.pipeline import run_job, user_error
+from arae.results import LAST_K
 from arae.resume import completed_results, prepare_attempt
 from arae.training.interruption import EXIT_INTERRUPTED, Interrupted
 
@@ -26,7 +27,7 @@ class JobFailed(CompactHydraException):
 def print_summary(results: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
     test = results["test"]
-    last = next(v for k, v in results.items() if k.startswith("auroc_last_"))
+    last = results[LAST_K]
     table = Table(title=f"{results['run_name']}  ({results['epochs']} epochs)", show_header=False)
     table.add_column(style="bold")
     table.add_column()
@@ -34,7 +35,8 @@ def print_summary(results: dict[str, Any], console: Console | None = None) -> No
     table.add_row("test AUROC", f"{test['auroc']:.4f}")
     table.add_row("test FPR@99.5%TPR", f"{test['fpr@99.5tpr']:.4f}")
     table.add_row("test best F1", f"{test['f1']:.4f}")
-    table.add_row(f"AUROC last {last['k']} epochs", f"{last['mean']:.4f} ± {last['std']:.4f}")
+    spread = "" if last["std"] is None else f" ± {last['std']:.4f}"
+    table.add_row(f"AUROC last {last['k']} epochs", f"{last['mean']:.4f}{spread}")
     spe = results["seconds_per_epoch"]
     table.add_row("seconds / epoch", f"{spe:.2f}" if spe is not None else "-")
     table.add_row("wall time", f"{results['wall_seconds']:.1f} s")
@@ -66,7 +68,7 @@ def validation_objective(results: dict[str, Any], metric: str | None) -> float |
         return None
     if metric == "val/auroc":
         return results["val_auroc_history"][-1]
-    return next(v for k, v in results.items() if k.startswith("auroc_last_"))["mean"]
+    return results[LAST_K]["mean"]
 
 
 def run_from_hydra(cfg: DictConfig) -> float | None:

@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from arae.errors import UserError
-from arae.reporting.collect import COMPLETED, collect
-from arae.reporting.paper import as_classes, paper_table, table_names
+from arae.reporting.collect import completed
+from arae.results import LAST_K
+from arae.reporting.paper import as_classes, comparison_names, paper_table
 
 LOSSES = ["train/loss", "train/loss_rec", "train/loss_latent"]
 
 
 def _paper_value(dataset: str, attack: str, classes) -> float | None:
     """The paper's AUROC (in %) of the method our `attack` reproduces, for this data set and class(es)."""
-    for key in table_names():
+    for key in comparison_names():
         table = paper_table(key)
         methods = [m for m, a in table.reproduce.items() if a == attack]
         for part in table.parts:
@@ -37,7 +38,7 @@ def auroc_rows(jobs) -> list[dict[str, Any]]:
     """One row per (data set, normal classes, variant): our last-K AUROC (%, mean over seeds) and the paper's."""
     cells: dict[tuple, list[float]] = defaultdict(list)
     for job in jobs:
-        last = next((v for k, v in job.results.items() if k.startswith("auroc_last_")), None)
+        last = job.results.get(LAST_K)
         if last is not None:
             key = (job.results["dataset"], tuple(job.results["normal_classes"]), job.results["attack"])
             cells[key].append(100 * last["mean"])
@@ -57,7 +58,7 @@ def auroc_rows(jobs) -> list[dict[str, Any]]:
 
 
 def dashboard_spec(sweep_dir: Path, project: str = "arae") -> dict[str, Any]:
-    jobs = [j for j in collect(sweep_dir) if j.status == COMPLETED]
+    jobs = completed(sweep_dir)
     if not jobs:
         raise UserError(f"no completed results.json under {sweep_dir}: point arae-dashboard at a sweep folder")
     groups = sorted({j.get("group") or j.results["dataset"] for j in jobs})

@@ -19,7 +19,7 @@ from arae.detector import DetectorExport
 from arae.errors import ConfigError, UserError
 from arae.moved import current_target
 from pytorch_lightning.utilities.exceptions import SIGTERMException
-from arae.results import RESULTS_FILE, write_json_atomic
+from arae.results import LAST_K, RESULTS_FILE, write_json_atomic
 from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer
 from arae.training import build as training_build
@@ -176,7 +176,7 @@ def train(
         "steps": trainer.global_step,
         **datamodule.report(),  # n_train, n_test, split sizes and data notes
         "test": {k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
-        f"auroc_last_{cfg.last_k}": summary,
+        LAST_K: summary,
         "val_auroc_history": evaluation.aurocs,
         "val_auroc_epochs": evaluation.epochs,
         "detector": calibration.threshold(module.net, calibration_images),
@@ -188,7 +188,7 @@ def train(
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
     for logger in trainer.loggers:
-        logger.log_metrics({f"final/auroc_last_{cfg.last_k}_{k}": v for k, v in summary.items()})
+        logger.log_metrics({f"final/{LAST_K}_{k}": v for k, v in summary.items() if v is not None})
     write_json_atomic(output_dir / RESULTS_FILE, results)
     return results
 

@@ -1,7 +1,8 @@
 """`python -m arae.report DIR` (or `arae-report DIR`): every results.json below DIR as one report.
 
 Without --paper: completed jobs grouped by --by keys, mean ± std of --metric over each group's jobs
-(seeds). With --paper table6 (or table2): our AUROC beside the paper's, per column and mean, per budget.
+(seeds). With --paper table6 (or table2): our AUROC beside the paper's, per column and mean, per budget;
+with --paper table1, table3, table4, table5 or figure4: that table's rows beside the paper's values.
 Writes NAME.md, NAME.csv and NAME.png into --out (default DIR); failed jobs and job folders without a
 results.json are listed in the report and on stderr, never a crash.
 """
@@ -15,6 +16,8 @@ from pathlib import Path
 from arae.errors import UserError
 from arae.reporting import collect, compare, group_jobs, paper_table
 from arae.reporting.collect import COMPLETED, Job
+from arae.reporting.data_tables import TABLES as DATA_TABLES
+from arae.reporting.data_tables import write as write_data_table
 from arae.reporting.paper import table_names
 from arae.reporting.plot import plot_groups, plot_paper
 from arae.reporting.render import one_line, paper_csv, paper_markdown, summary_csv, summary_markdown
@@ -86,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     name = args.name or args.paper or "report"
     try:
-        if args.paper:
+        if args.paper in DATA_TABLES:
+            written = write_data_table(args.paper, jobs, args.dir, out, name)
+        elif args.paper:
             written = write_paper_report(args.paper, jobs, args.dir, out, name, args.metric)
         else:
             keys = tuple(k.strip() for k in args.by.split(",") if k.strip())

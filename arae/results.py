@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_FILE = "results.json"
+# The paper's measure, one fixed key: {"k": evaluations within the last `last_k` epochs, "mean": their mean
+# test AUROC, "std": their sample std (arae/stats.py)}. Results written before it hold `auroc_last_50`;
+# arae.reporting.collect reads those as this key.
+LAST_K = "auroc_last_k"
 
 
 def _clean(value: Any) -> Any:
@@ -46,5 +50,15 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> Path:
 
 
 def read_results(path: Path) -> dict[str, Any]:
+    """A results.json as written today, whenever it was written (see `upgrade`)."""
     with open(path) as handle:
-        return json.load(handle)
+        return upgrade(json.load(handle))
+
+
+def upgrade(results: dict[str, Any]) -> dict[str, Any]:
+    """Results of older runs in today's keys: `auroc_last_50` (named by `last_k`) read as `auroc_last_k`."""
+    if LAST_K not in results:
+        legacy = next((k for k in results if k.startswith("auroc_last_") and k.removeprefix("auroc_last_").isdigit()), None)
+        if legacy is not None:
+            results = {**results, LAST_K: results[legacy]}
+    return results

@@ -16,7 +16,7 @@ def test_the_objective_is_a_validation_auroc_never_the_test_one():
         "has_validation": True,
         "test": {"auroc": 0.99},
         "val_auroc_history": [0.5, 0.7],
-        "auroc_last_50": {"k": 2, "mean": 0.6, "std": 0.1},
+        "auroc_last_k": {"k": 2, "mean": 0.6, "std": 0.1},
     }
     assert validation_objective(results, "val/auroc_last_k_mean") == 0.6
     assert validation_objective(results, "val/auroc") == 0.7
@@ -32,7 +32,7 @@ def test_search_runs_three_trials_on_the_validation_split(fake_root, tmp_path):
     assert len({t["config"]["optimizer"]["lr"] for t in trials}) == 3  # the sampler moved the parameters
     (best,) = tmp_path.rglob("optimization_results.yaml")
     summary = yaml.safe_load(best.read_text())
-    assert summary["best_value"] == pytest.approx(max(t["auroc_last_50"]["mean"] for t in trials))
+    assert summary["best_value"] == pytest.approx(max(t["auroc_last_k"]["mean"] for t in trials))
     assert set(summary["best_params"]) == {"dataset.epsilon", "attack.gamma", "optimizer.lr", "dataset.pgd_steps"}
 
 

@@ -25,7 +25,7 @@ def write_result(root, name, attack="linf", classes=(8,), seed=0, auroc=0.9, epo
         "epochs": epochs,
         "steps": epochs * 24,
         "test": {"auroc": auroc},
-        "auroc_last_50": {"k": epochs, "mean": auroc, "std": 0.0},
+        "auroc_last_k": {"k": epochs, "mean": auroc, "std": None},
         "wall_seconds": 10.0,
         "config": {"trainer": {"max_epochs": epochs}, "dataset": {"paper_epochs": 1600}},
         **extra,
@@ -203,3 +203,28 @@ def test_console_script_points_at_the_report():
     target = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]["arae-report"]
     module, function = target.split(":")
     assert getattr(importlib.import_module(module), function) is report_main
+
+
+def test_collect_reads_the_old_auroc_last_50_key_as_auroc_last_k(tmp_path):
+    """Runs written before the fixed key (the committed studies/ results) report the same."""
+    folder = write_result(tmp_path, "linf-c8-s0", auroc=0.9)
+    results = json.loads((folder / "results.json").read_text())
+    results["auroc_last_50"] = results.pop("auroc_last_k")
+    (folder / "results.json").write_text(json.dumps(results))
+    (job,) = collect(tmp_path)
+    assert job.results["auroc_last_k"] == results["auroc_last_50"]
+    assert group_jobs([job], ("attack",))[0].mean == pytest.approx(0.9)
+
+
+def test_the_committed_studies_read_with_auroc_last_k():
+    from pathlib import Path
+
+    jobs = collect(Path(__file__).parent.parent / "studies")
+    assert jobs and all("auroc_last_k" in j.results for j in jobs if j.status == "completed")
+
+
+def test_one_std_convention_sample_std():
+    from arae.stats import mean_std
+
+    assert mean_std([0.8, 0.9, 1.0]) == pytest.approx((0.9, statistics.stdev([0.8, 0.9, 1.0])))
+    assert mean_std([0.8]) == (0.8, None) and mean_std([]) == (None, None)

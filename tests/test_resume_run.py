@@ -50,7 +50,7 @@ def wait_for_checkpoint(proc, path, epochs: int, timeout: float = 120) -> int:
 def same_run(a: dict, b: dict) -> None:
     """The same training: per-epoch AUROC with its epochs, optimiser steps, test metrics, and the threshold
     (a quantile of the final weights' reconstruction errors: it moves with any difference in training)."""
-    for key in ("epochs", "steps", "val_auroc_history", "val_auroc_epochs", "test", "auroc_last_50"):
+    for key in ("epochs", "steps", "val_auroc_history", "val_auroc_epochs", "test", "auroc_last_k"):
         assert a[key] == b[key], key
     assert a["detector"]["threshold"] == b["detector"]["threshold"]
     assert len(a["epoch_seconds"]) == len(b["epoch_seconds"]) == a["epochs"]
@@ -135,7 +135,7 @@ def test_evaluation_cadence_every_epoch_in_the_last_k_only(fake_root, tmp_path):
     (path,) = tmp_path.rglob("results.json")
     results = json.loads(path.read_text())
     assert results["val_auroc_epochs"] == [3, 6, 7]
-    assert len(results["val_auroc_history"]) == 3 and results["auroc_last_2"]["k"] == 2
+    assert len(results["val_auroc_history"]) == 3 and results["auroc_last_k"]["k"] == 2
     assert len(results["epoch_seconds"]) == 7
 
 

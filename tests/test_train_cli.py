@@ -19,7 +19,7 @@ def test_default_run_writes_results(fake_root, tmp_path):
     assert results["dataset"] == "mnist" and results["normal_classes"] == [1] and results["attack"] == "linf"
     assert results["epochs"] == 2 and len(results["val_auroc_history"]) == 2
     assert 0.0 <= results["test"]["auroc"] <= 1.0
-    assert results["auroc_last_50"]["k"] == 2
+    assert results["auroc_last_k"]["k"] == 2
     assert results["seconds_per_epoch"] > 0
     assert results["run_name"] == "linf-mnist-c1-s0"
     assert (path.parent / "csv" / "metrics.csv").exists()

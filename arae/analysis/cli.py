@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ console = Console(width=140)
 # -- loading -------------------------------------------------------------------------------------------
 def load(args) -> tuple[list, list[str]]:
     from arae.analysis.data import same_split
-    from arae.analysis.names import display_name
+    from arae.variants import display_name
     from arae.detector import load_detector
 
     detectors = [load_detector(c, device=args.device) for c in args.checkpoints]
@@ -100,7 +99,7 @@ def fpr(args) -> list[Path]:
     from arae.analysis import fpr as fig5
     from arae.analysis.plotting import save
 
-    table = fig5.collect(args.runs)
+    table = fig5.fpr_table(args.runs)
     rows = fig5.as_rows(table)
     csv_path = Path(args.out) / "figure5_fpr.csv"
     csv_path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,14 +137,14 @@ def minima(args) -> list[Path]:
 def checkpoints_of_class(folder: Path, normal_class: int) -> dict[Path, str]:
     """Checkpoints under a sweep folder whose run had exactly this normal class, sorted by path, with the
     paper's names of their models."""
-    from arae.analysis.names import display_name
+    from arae.reporting.collect import completed
+    from arae.variants import display_name
 
     found = {}
-    for results_path in sorted(Path(folder).rglob("results.json")):
-        results = json.loads(results_path.read_text())
-        ckpt = results_path.parent / "checkpoints" / "last.ckpt"
-        if results.get("status") == "completed" and results.get("normal_classes") == [normal_class] and ckpt.is_file():
-            found[ckpt] = display_name(results)
+    for job in completed(folder):
+        ckpt = job.folder / "checkpoints" / "last.ckpt"
+        if job.results.get("normal_classes") == [normal_class] and ckpt.is_file():
+            found[ckpt] = display_name(job.results)
     if not found:
         raise DataError(f"no completed run with normal class {normal_class} and a checkpoint under {folder}")
     return found

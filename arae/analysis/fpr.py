@@ -8,21 +8,21 @@ from pathlib import Path
 
 import numpy as np
 
-from arae.analysis.names import display_name
+from arae.variants import display_name
 from arae.analysis.plotting import plt
 from arae.errors import DataError
-from arae.results import RESULTS_FILE, read_results
+from arae.reporting.collect import completed
+from arae.results import RESULTS_FILE
 
 METRIC = "fpr@99.5tpr"
 
 
-def collect(folders: Iterable[str | Path]) -> dict[str, dict[str, list[float]]]:
+def fpr_table(folders: Iterable[str | Path]) -> dict[str, dict[str, list[float]]]:
     """{variant: {normal classes: [FPR of each seed]}} over the completed runs found under `folders`."""
     table: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    files = [p for folder in folders for p in sorted(Path(folder).rglob(RESULTS_FILE))]
-    for path in files:
-        results = read_results(path)
-        if results.get("status") != "completed" or METRIC not in results.get("test", {}):
+    for job in completed(*folders):
+        results = job.results
+        if METRIC not in results.get("test", {}):
             continue
         classes = "_".join(str(c) for c in results["normal_classes"])
         table[display_name(results)][classes].append(float(results["test"][METRIC]))

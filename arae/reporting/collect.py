@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arae.results import RESULTS_FILE
+from arae.results import RESULTS_FILE, read_results
 
 COMPLETED, FAILED, MISSING = "completed", "failed", "missing"
 
@@ -47,19 +46,26 @@ def _dotted(mapping: Any, key: str) -> Any:
 
 def _read(path: Path) -> Job:
     try:
-        results = json.loads(path.read_text())
+        results = read_results(path)  # older runs' keys read as today's (auroc_last_50 as auroc_last_k)
     except (OSError, ValueError) as err:
         return Job(path.parent, FAILED, {"error": f"unreadable results.json: {err}"})
     status = results.get("status")
     return Job(path.parent, COMPLETED if status == COMPLETED else FAILED, results)
 
 
-def collect(root: Path) -> list[Job]:
-    """All jobs below `root`: one per results.json, plus one per Hydra job folder that has none."""
-    root = Path(root)
-    jobs = {p.parent: _read(p) for p in sorted(root.rglob(RESULTS_FILE)) if ".submitit" not in p.parts}
-    for hydra_dir in sorted(root.rglob(".hydra")):
-        folder = hydra_dir.parent
-        if folder not in jobs and ".submitit" not in folder.parts:
-            jobs[folder] = Job(folder, MISSING)
+def collect(*roots: Path) -> list[Job]:
+    """All jobs below the folders `roots`: one per results.json, plus one per Hydra job folder that has
+    none. The one reader of folders of runs: reports, the fidelity study, the dashboard and the analyses."""
+    jobs: dict[Path, Job] = {}
+    for root in map(Path, roots):
+        jobs.update({p.parent: _read(p) for p in sorted(root.rglob(RESULTS_FILE)) if ".submitit" not in p.parts})
+        for hydra_dir in sorted(root.rglob(".hydra")):
+            folder = hydra_dir.parent
+            if folder not in jobs and ".submitit" not in folder.parts:
+                jobs[folder] = Job(folder, MISSING)
     return [jobs[k] for k in sorted(jobs)]
+
+
+def completed(*roots: Path) -> list[Job]:
+    """The jobs below `roots` that completed."""
+    return [job for job in collect(*roots) if job.status == COMPLETED]

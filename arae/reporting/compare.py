@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from arae.reporting.collect import COMPLETED, Job
 from arae.reporting.paper import Classes, PaperPart, PaperTable, as_classes
-from arae.reporting.summary import DEFAULT_METRIC, label, mean_std, metric_value
+from arae.reporting.summary import DEFAULT_METRIC, label, metric_value
+from arae.stats import mean_std
 
 MEAN = "mean"
 

@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arae.errors import UserError
-from arae.reporting.collect import COMPLETED, Job, collect
+from arae.reporting.collect import Job, completed
 from arae.reporting.paper import as_classes, paper_table
+from arae.stats import mean_std
+from arae.variants import display_name
 
 # Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal's 1.96).
 T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
         2.045, 2.042)
-METHODS = {"none": "AE", "noise": "DAE", "linf": "ARAE", "union": "ARAE-A", "linf_rec": "ARAE-R",
-           "linf_fast": "fast ARAE"}
 # The factors a series is labelled by, beside its method; comparisons pair series that differ in one.
 FACTORS = ("schedule", "steps", "precision", "model", "batch", "lr")
 # Factors of the training recipe that the DAE baseline of an ARAE series must share (the others are the attack's).
@@ -66,7 +66,8 @@ def estimate(values: Sequence[float]) -> Estimate | None:
         return Estimate(values[0], None, 1)
     df = len(values) - 1
     t = T975[df - 1] if df <= len(T975) else 1.96
-    return Estimate(statistics.fmean(values), t * statistics.stdev(values) / math.sqrt(len(values)), len(values))
+    mean, std = mean_std(values)  # sample std, the project's one convention (arae/stats.py)
+    return Estimate(mean, t * std / math.sqrt(len(values)), len(values))
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def to_run(job: Job) -> Run | None:
     epochs, auroc = curve(results)
     if not auroc:
         return None
-    method = METHODS.get(str(results.get("attack")), str(results.get("attack")))
+    method = display_name(results)
     return Run(
         method=method,
         factors=factors(results.get("config") or {}, method),
@@ -164,7 +165,7 @@ def to_run(job: Job) -> Run | None:
 
 
 def load_runs(root: Path) -> list[Run]:
-    runs = [to_run(job) for job in collect(root) if job.status == COMPLETED]
+    runs = [to_run(job) for job in completed(root)]
     return [r for r in runs if r is not None]
 
 

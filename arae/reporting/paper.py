@@ -9,6 +9,7 @@ from importlib import resources
 import yaml
 
 from arae.errors import ConfigError
+from arae.variants import attack_of
 
 Classes = tuple[int, ...]
 
@@ -45,7 +46,7 @@ class PaperPart:
 class PaperTable:
     key: str
     title: str
-    reproduce: dict[str, str]  # paper method -> our attack name
+    reproduce: dict[str, str]  # paper method -> our attack name (conf/variant/*.yaml)
     parts: tuple[PaperPart, ...]
 
 
@@ -67,13 +68,26 @@ def _raw() -> dict:
 
 
 def table_names() -> list[str]:
+    """Every table (and figure) of the paper that `arae-report --paper` sets our results beside."""
     return sorted(_raw())
 
 
-def paper_table(key: str) -> PaperTable:
-    raw = _raw()
-    if key not in raw:
+def comparison_names() -> list[str]:
+    """The per-class tables (2, 6): rows of methods, columns of normal classes (`paper_table`)."""
+    return sorted(k for k, v in _raw().items() if "parts" in v)
+
+
+def paper_values(key: str) -> dict:
+    """A table's entry in paper_tables.yaml as it stands (Tables 1, 3, 4, 5, Figure 4); values in %."""
+    if key not in _raw():
         raise ConfigError(f"the paper has no table '{key}' in arae/reporting/paper_tables.yaml; choose one of {table_names()}")
-    entry = raw[key]
+    return _raw()[key]
+
+
+def paper_table(key: str) -> PaperTable:
+    entry = paper_values(key)
+    if "parts" not in entry:
+        raise ConfigError(f"paper table '{key}' has no per-class parts; the per-class tables are {comparison_names()}")
     parts = tuple(_part(p) for p in entry["parts"])
-    return PaperTable(key=key, title=entry["title"], reproduce=dict(entry["reproduce"]), parts=parts)
+    reproduce = {method: attack_of(method) for method in entry["reproduce"]}
+    return PaperTable(key=key, title=entry["title"], reproduce=reproduce, parts=parts)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from arae.reporting.collect import COMPLETED, Job
+from arae.results import LAST_K
+from arae.stats import mean_std
 
 # The paper's figure: the mean test AUROC over the last K epochs of a run.
 DEFAULT_METRIC = "auroc_last"
@@ -17,19 +18,12 @@ DEFAULT_KEYS = ("dataset", "attack", "normal_classes", "epochs")
 def metric_value(job: Job, metric: str) -> float | None:
     """`auroc_last` = the mean of the last-K-epochs AUROC; any other name is a dotted key (`test.auroc`)."""
     if metric == DEFAULT_METRIC:
-        value = next((v.get("mean") for k, v in job.results.items() if k.startswith("auroc_last_")), None)
+        value = (job.results.get(LAST_K) or {}).get("mean")
     else:
         value = job.get(metric)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
-
-
-def mean_std(values: list[float]) -> tuple[float | None, float | None]:
-    """Mean and sample std (None for a single value: one seed says nothing about the spread)."""
-    if not values:
-        return None, None
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
 
 
 def label(value: Any) -> str:

@@ -8,6 +8,7 @@ from torch import nn
 
 from arae.errors import ConfigError
 from arae.scoring import anomaly_metrics, loader_scores
+from arae.stats import mean_std
 
 
 class EvaluationSchedule:
@@ -57,10 +58,9 @@ class EpochEvaluation(pl.Callback):
     def summary(self, last_epoch: int, k: int) -> dict[str, float | int]:
         """Mean and std of the AUROC over the evaluations within the last `k` epochs up to `last_epoch`
         (the paper's stability figure; `k` evaluations when the run went its full length)."""
-        last = torch.tensor([a for e, a in zip(self.epochs, self.aurocs) if e > last_epoch - k], dtype=torch.float64)
-        if len(last) == 0:
-            return {"k": 0, "mean": float("nan"), "std": float("nan")}
-        return {"k": len(last), "mean": float(last.mean()), "std": float(last.std(unbiased=False))}
+        last = [a for e, a in zip(self.epochs, self.aurocs) if e > last_epoch - k]
+        mean, std = mean_std(last)  # sample std (arae/stats.py); None (null) for fewer than two evaluations
+        return {"k": len(last), "mean": float("nan") if mean is None else mean, "std": std}
 
     def state_dict(self) -> dict:
         return {"epochs": list(self.epochs), "aurocs": list(self.aurocs)}
