@@ -15,7 +15,7 @@ help: ## list the targets
 	@echo
 	@echo "Pass Hydra overrides with ARGS, e.g. make train ARGS='dataset=fashion_mnist normal_class=1'"
 	@echo "Variants: ARGS='variant=ae|dae|arae|arae_a|arae_r' = attack=none|noise|linf|union|linf_rec"
-	@echo "  (AE, DAE, ARAE, ARAE-A, ARAE-R); also attack=l2|spatial|union_concat. See README, Variants."
+	@echo "  (AE, DAE, ARAE, ARAE-A, ARAE-R); also attack=l2|spatial|union_concat. See docs/training.md."
 	@echo "Data root: ARAE_DATA_DIR (default ./data, where torchvision downloads when online)."
 
 $(STAMP): pyproject.toml
@@ -42,7 +42,7 @@ test-cluster: $(STAMP) ## SLURM sweep + requeue on a local one-node cluster (roo
 	@status=0; $(PY) -m pytest -q -m cluster -rxX tests/cluster/test_slurm.py $(ARGS) || status=$$?; \
 	scripts/slurm-local.sh stop; exit $$status
 
-# Reproducing the paper's tables (README, "Reproducing the paper's tables"). Defaults are the paper's settings;
+# Reproducing the paper's tables (docs/reproduce.md). Defaults are the paper's settings;
 # EPOCHS=N shortens every job, CLASSES=8 or CLASSES="8,'[4,5]'" runs only those normal classes, SEEDS=0,1,2
 # repeats each job per seed, JOBS=N runs N jobs at once on this machine (joblib launcher).
 EPOCHS ?=

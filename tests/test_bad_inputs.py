@@ -1,5 +1,5 @@
 """Bad input as a new user would type it: one clear message, a non-zero exit and no traceback (or, where the
-README promises it, the input handled correctly). docs/bad-inputs.md lists each case with its message."""
+docs promise it, the input handled correctly). docs/troubleshooting.md lists the cases."""
 
 from __future__ import annotations
 
