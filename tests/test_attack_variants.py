@@ -29,16 +29,6 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 ATTACK_CONFIGS = sorted(p.stem for p in (CONF / "attack").glob("*.yaml"))
 
 
-@pytest.fixture
-def batch():
-    torch.manual_seed(1)
-    x = torch.rand(16, 1, 8, 8)
-    x[:4] = 0.0  # pixels at the edges of [0, 1], where clipping matters
-    x[4:8] = 1.0
-    x[8:] = x[8:] * (torch.rand(8, 1, 8, 8) > 0.5)  # digit-like: many exact zeros
-    return x
-
-
 def small_grid(objective=None, **kw):
     return GridSpatial(objective or LatentDistance(), max_angle=30, angle_step=10, translations=(-2, 0, 2), **kw)
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO
-from detector_runs import shared_runs
 from PIL import Image
 
 import arae
@@ -25,9 +24,6 @@ from arae.errors import ConfigError, DataError
 from arae.metrics import anomaly_metrics
 
 
-@pytest.fixture()
-def runs(fake_root, tmp_path_factory):
-    return shared_runs(fake_root, tmp_path_factory)
 
 
 def split(root, train):
