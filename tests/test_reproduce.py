@@ -29,6 +29,7 @@ def test_parallel_sweep_with_a_failure_then_resume_and_report(fake_root, tmp_pat
     through joblib: the good jobs complete in their own folders although pairs of them start in the same
     second, the failing ones harm none of them; a re-run skips the completed jobs; the report sets the
     paper's numbers beside ours and names the failures."""
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="hydra-joblib-launcher is not installed")
     sweep = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "normal_class=1,12"]
     proc = run_train([*TABLE6, *sweep], fake_root, tmp_path)
     assert proc.returncode != 0  # Hydra reports the failed jobs once all jobs have ended
