@@ -182,7 +182,7 @@ def test_analyze_works_on_the_file_based_data_sets(image_root, tmp_path):
     train = [o for o in TINY if not o.startswith("callbacks.checkpoint")]
     proc = run_train(
         ["-m", *train, "trainer.max_epochs=1", "attack.adversary.steps=1", "dataset=coil100,cifar10_jpg,head_ct,brain_mri",
-         "++dataset.source.image_size=16", "normal_class=0", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+         "++dataset.source.image_size=16", "normal_class=1", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
         first, tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
