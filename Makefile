@@ -16,7 +16,7 @@ help: ## list the targets
 	@echo
 	@echo "Pass Hydra overrides with ARGS, e.g. make train ARGS='dataset=fashion_mnist normal_class=1'"
 	@echo "Variants: ARGS='variant=ae|dae|arae|arae_a|arae_r' = attack=none|noise|linf|union|linf_rec"
-	@echo "  (AE, DAE, ARAE, ARAE-A, ARAE-R); also attack=l2|spatial|union_concat. See README, Variants."
+	@echo "  (AE, DAE, ARAE, ARAE-A, ARAE-R); also attack=l2|spatial|union_concat. See docs/training.md."
 	@echo "Data root: ARAE_DATA_DIR (default ./data, where torchvision downloads when online)."
 
 $(STAMP): pyproject.toml
@@ -56,7 +56,7 @@ $(RAY_STAMP): $(STAMP)
 test-ray: $(RAY_STAMP) ## Ray sweep of two jobs on a local Ray cluster (own .venv-ray: the plugin pins cloudpickle<3)
 	$(RAY_VENV)/bin/python -m pytest -q -m cluster -rsxX tests/cluster/test_ray.py $(ARGS)
 
-# Reproducing the paper's tables (README, "Reproducing the paper's tables"; docs/reproduce-data.md). Each
+# Reproducing the paper's tables (docs/reproduce.md, docs/reproduce-data.md). Each
 # target runs its conf/experiment/*.yaml sweeps into $(OUTPUTS)/<table>/ (job folders named by settings, so
 # a re-run resumes: completed jobs are skipped), then `arae-report --paper <table>` there. Defaults are the
 # paper's settings; EPOCHS=N shortens every job, CLASSES=8 or CLASSES="8,'[4,5]'" runs only those normal

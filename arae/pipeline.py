@@ -115,7 +115,7 @@ def check_single_device(trainer: pl.Trainer) -> None:
             f"this run would train on {trainer.world_size} devices (trainer.devices, trainer.num_nodes), but one "
             "run trains on one device (trainer.devices=1). To use several devices, run several jobs at once: a "
             "sweep with a launcher, e.g. `python train.py -m hydra/launcher=joblib hydra.launcher.n_jobs=2 "
-            "normal_class=1,2`, or hydra/launcher=submitit_slurm with one GPU per job (README, Launchers)"
+            "normal_class=1,2`, or hydra/launcher=submitit_slurm with one GPU per job (docs/launchers.md)"
         )
 
 

@@ -54,6 +54,28 @@ def model():
     return MLPAutoencoder((1, 8, 8), hidden_dims=(32, 16, 8))
 
 
+@pytest.fixture
+def batch():
+    """32 seeded 1x8x8 images: 4 all black and 4 all white (pixels at the edges of [0, 1], where clipping
+    matters), 8 uniform, and 16 digit-like ones with many exact zeros."""
+    import torch
+
+    torch.manual_seed(1)
+    x = torch.rand(32, 1, 8, 8)
+    x[:4] = 0.0
+    x[4:8] = 1.0
+    x[16:] = x[16:] * (torch.rand(16, 1, 8, 8) > 0.5)
+    return x
+
+
+@pytest.fixture
+def runs(fake_root, tmp_path_factory):
+    """Two tiny trained runs with checkpoints (tests/detector_runs.py), trained once per session."""
+    from detector_runs import shared_runs
+
+    return shared_runs(fake_root, tmp_path_factory)
+
+
 @pytest.fixture(scope="session")
 def fake_root(tmp_path_factory) -> Path:
     """A data root holding tiny MNIST and Fashion-MNIST in torchvision's raw IDX layout."""

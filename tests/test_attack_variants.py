@@ -32,16 +32,6 @@ ATTACK_CONFIGS = sorted(p.stem for p in (CONF / "attack").glob("*.yaml"))
 LINF, L2, SPATIAL = (conf_settings(f"adversary/{name}") for name in ("linf", "l2", "spatial"))
 
 
-@pytest.fixture
-def batch():
-    torch.manual_seed(1)
-    x = torch.rand(16, 1, 8, 8)
-    x[:4] = 0.0  # pixels at the edges of [0, 1], where clipping matters
-    x[4:8] = 1.0
-    x[8:] = x[8:] * (torch.rand(8, 1, 8, 8) > 0.5)  # digit-like: many exact zeros
-    return x
-
-
 def small_grid(objective=None, **kw):
     return GridSpatial(objective or LatentDistance(), **{**SPATIAL, "angle_step": 10, "translations": (-2, 0, 2), **kw})
 

@@ -7,15 +7,6 @@ from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack, Reconstruction
 from arae.errors import ConfigError
 
 
-@pytest.fixture
-def batch():
-    torch.manual_seed(1)
-    x = torch.rand(16, 1, 8, 8)
-    x[:4] = 0.0  # pixels at the edges of [0, 1], where clipping matters
-    x[4:8] = 1.0
-    return x
-
-
 def linf_pgd(eps=0.2, steps=10, objective=None, **kw):
     return PGD(LinfBall(eps), objective or LatentDistance(), **{**conf_settings("adversary/linf"), "steps": steps, **kw})
 

@@ -1,5 +1,5 @@
 """Bad input as a new user would type it: one clear message, a non-zero exit and no traceback (or, where the
-README promises it, the input handled correctly). docs/bad-inputs.md lists each case with its message."""
+docs promise it, the input handled correctly). docs/troubleshooting.md lists the cases."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import sys
 
 import pytest
 from conftest import REPO, TINY, run_train
-from detector_runs import shared_runs
 from fakeimages import write_coil, write_image_folder
 
 from arae.detector.cli import main as score_main
@@ -41,13 +40,22 @@ def assert_clean_failure(proc, message):
         ("normal_class=8.5", "normal_class 8.5 is not a class index for mnist"),
         ("normal_class=null", "normal_class is not set (null) for mnist"),
         ("protocol=p1 protocol.tau=1", "protocol.tau=1.0 must lie strictly between 0 and 1"),
+        ("normal_class=12", "normal_class 12 does not exist in mnist"),
+        ("normal_class=[]", "normal_class is empty"),
+        ("normal_class=-1", "normal_class -1 does not exist"),
+        ("dataset.epsilon=0", "epsilon (L-inf radius) must be > 0"),
+        ("dataset.epsilon=-0.1", "must be > 0"),
+        ("trainer.devices=2", "one run trains on one device"),
+        ("trainer.max_epochs=0", "trainer.max_epochs must be a whole number of epochs >= 1, got 0"),
     ],
 )
 def test_bad_setting_stops_with_one_message(fake_root, tmp_path, override, message):
+    """Before training: one results.json (one process, so no second rank set anything aside), no checkpoint."""
     proc = run_train([*ONE_EPOCH, *override.split()], fake_root, tmp_path)
     assert_clean_failure(proc, message)
-    (result,) = results_of(tmp_path / "outputs")
+    (result,) = results_of(tmp_path)
     assert result["status"] == "failed" and result["user_error"]
+    assert not list(tmp_path.rglob("*.ckpt"))
 
 
 @pytest.fixture()
@@ -140,8 +148,8 @@ def test_wandb_online_without_key_or_network_fails_fast(fake_root, tmp_path, env
 
 
 @pytest.fixture()
-def checkpoint(fake_root, tmp_path_factory):
-    return shared_runs(fake_root, tmp_path_factory)["a"]
+def checkpoint(runs):
+    return runs["a"]
 
 
 def image_file(fake_root, tmp_path):

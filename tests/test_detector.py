@@ -24,9 +24,6 @@ from arae.errors import ConfigError, DataError
 from arae.scoring import anomaly_metrics, quantile_threshold
 
 
-@pytest.fixture()
-def runs(fake_root, tmp_path_factory):
-    return shared_runs(fake_root, tmp_path_factory)
 
 
 def split(root, train):

@@ -1,14 +1,32 @@
-"""Every conf/experiment/*.yaml composes into the jobs it sweeps, each in a folder named by its settings."""
+"""Every experiment config (conf/experiment/*.yaml, the paper's sweeps) composes for each value it sweeps, each
+job in a folder named by its settings, and the data-set tables run the paper's settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from conftest import REPO
 from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from arae.config import register_resolvers
+from arae.validation import validate
 
 EXPERIMENTS = sorted(p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml"))
+# Swept keys that pick config files; each of their values is composed (classes and seeds only at their first).
+CHOICES = {"variant", "dataset", "attack", "model", "protocol", "crafting"}
+
+
+def swept_values(params: dict) -> dict[str, list[str]]:
+    """Each swept key with the values of its sweep, as Hydra's basic sweeper expands them."""
+    parsed = OverridesParser.create().parse_overrides([f"{key}={value}" for key, value in params.items()])
+    return {
+        o.key_or_group: list(o.sweep_string_iterator()) if o.is_sweep_override() else [o.get_value_element_as_str()]
+        for o in parsed
+    }
 
 
 def first_job(params) -> list[str]:
@@ -24,20 +42,39 @@ def test_every_reproduce_target_has_an_experiment():
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_experiment_composes_with_its_first_job(experiment):
+def test_experiment_composes_for_every_swept_value(experiment, tmp_path):
+    """Each swept config choice, the other keys at their first value, gives a job config that resolves (its
+    folder too, named by the run) and passes validation."""
     register_resolvers()
     with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
         sweep = compose("train", overrides=[f"+experiment={experiment}"], return_hydra_config=True)
-        params = dict(sweep.hydra.sweeper.params)
-        job = compose("train", overrides=[f"+experiment={experiment}", *first_job(params)], return_hydra_config=True)
-    raw = OmegaConf.to_container(sweep.hydra.sweep)
-    assert params and raw["subdir"].endswith("${run_name}")  # one folder per job, named by its settings
-    assert raw["dir"] == f"{'studies' if experiment == 'fidelity' else 'multirun_outputs'}/${{group}}"
-    assert job.run_name and job.trainer.max_epochs > 0 and job.group == sweep.group
-    if "hydra:" not in raw["subdir"]:  # ${hydra:...} resolves only inside a running job
-        assert job.hydra.sweep.subdir.endswith(job.run_name)
-    assert set(job.logger) == {"csv"}  # the logger is left to the user (make: LOGGER=)
-    OmegaConf.to_container(job.protocol, resolve=True), OmegaConf.to_container(job.dataset, resolve=True)
+        values = swept_values(OmegaConf.to_container(sweep.hydra.sweeper.params))
+        assert values, f"{experiment} sweeps nothing"
+        first = {key: options[0] for key, options in values.items()}
+        jobs = [{**first, key: option} for key, options in values.items() if key in CHOICES for option in options]
+        for job in jobs or [first]:
+            cfg = compose("train", overrides=[f"+experiment={experiment}", *(f"{k}={v}" for k, v in job.items())],
+                          return_hydra_config=True)
+            cfg.hydra.runtime.output_dir = str(tmp_path)
+            HydraConfig.instance().set_config(cfg)
+            folder = Path(cfg.hydra.sweep.dir) / cfg.hydra.sweep.subdir  # where the job writes
+            assert cfg.run_name in folder.parts, f"{experiment}: {folder}"
+            del cfg.hydra
+            OmegaConf.resolve(cfg)
+            validate(cfg)
+            if "variant" in job:  # the variant picked its attack
+                variant = OmegaConf.load(REPO / "conf" / "variant" / f"{job['variant']}.yaml")
+                assert cfg.attack.name == variant.defaults[0]["override /attack"], f"{experiment}: {job}"
+    assert experiment.startswith(cfg.group)  # table6_pairs is a part of Table 6
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_configs_keep_the_users_logger(experiment):
+    """The loggers are left to the user (the Makefile passes LOGGER=): CSV by default, never W&B unasked."""
+    register_resolvers()
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        assert set(compose("train", overrides=[f"+experiment={experiment}", "logger=csv"]).logger) == {"csv"}
+        assert set(compose("train", overrides=[f"+experiment={experiment}"]).logger) == {"csv"}
 
 
 @pytest.mark.parametrize(

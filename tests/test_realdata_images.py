@@ -12,7 +12,7 @@ FOLDERS = {"coil100": "coil-100", "head_ct": "head_ct", "brain_mri": "brain_mri"
 
 def need(name):
     if not (REAL_DATA / FOLDERS[name]).is_dir():
-        pytest.skip(f"no {FOLDERS[name]}/ under ARAE_DATA_DIR={REAL_DATA} (set ARAE_DATA_DIR to ../shared/data)")
+        pytest.skip(f"no {FOLDERS[name]}/ under ARAE_DATA_DIR={REAL_DATA} (set ARAE_DATA_DIR to a folder that holds it)")
 
 
 @pytest.mark.realdata

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from conftest import REPO, TINY, run_train
+from omegaconf import OmegaConf
 
 # Every variant at its full settings: on 40 training images per class an epoch takes about a second.
 TABLE6 = ["-m", "+experiment=table6", *(a for a in TINY if not a.startswith("attack.")), "trainer.max_epochs=1"]
@@ -28,6 +29,7 @@ def test_parallel_sweep_with_a_failure_then_resume_and_report(fake_root, tmp_pat
     through joblib: the good jobs complete in their own folders although pairs of them start in the same
     second, the failing ones harm none of them; a re-run skips the completed jobs; the report sets the
     paper's numbers beside ours and names the failures."""
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher", reason="hydra-joblib-launcher is not installed")
     sweep = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "normal_class=1,12"]
     proc = run_train([*TABLE6, *sweep], fake_root, tmp_path)
     assert proc.returncode != 0  # Hydra reports the failed jobs once all jobs have ended
@@ -62,23 +64,6 @@ def test_parallel_sweep_with_a_failure_then_resume_and_report(fake_root, tmp_pat
         assert rows[(method, "one normal class", "0")]["ours_auroc"] == ""  # not run
 
 
-@pytest.mark.parametrize(
-    "launcher, field, value",
-    [
-        ("joblib", "n_jobs", "4"),
-        ("submitit_slurm", "partition", "gpu"),
-        ("submitit_slurm", "timeout_min", "30"),
-        ("ray", "ray.init.address", "auto"),
-    ],
-)
-def test_launcher_configs_compose(fake_root, tmp_path, launcher, field, value):
-    proc = run_train([f"hydra/launcher={launcher}", f"hydra.launcher.{field}={value}", "--cfg", "hydra",
-                      "-p", f"hydra.launcher.{field}"], fake_root, tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.strip().splitlines()[-1].endswith(value)
-    assert "deprecated" not in proc.stderr
-
-
 def test_reproduce_targets_pass_their_settings(tmp_path):
     """`make reproduce-table6 EPOCHS= CLASSES= JOBS=` builds the multiruns and the report it should."""
     env = {**os.environ, "MAKEFLAGS": ""}
@@ -91,12 +76,28 @@ def test_reproduce_targets_pass_their_settings(tmp_path):
     assert "-m arae.report multirun_outputs/table6 --paper table6" in out
 
 
+def launcher_settings(launcher) -> dict:
+    """What an instantiated plugin launcher will run with (each plugin keeps its settings its own way)."""
+    for attribute in ("params", "joblib", "ray_cfg"):  # submitit, joblib, ray
+        if hasattr(launcher, attribute):
+            settings = getattr(launcher, attribute)
+            return OmegaConf.to_container(settings) if OmegaConf.is_config(settings) else dict(settings)
+    raise AssertionError(f"{type(launcher).__name__}: no settings found")
+
+
 @pytest.mark.parametrize(
-    "launcher, plugin",
-    [("joblib", "hydra-joblib-launcher"), ("submitit_slurm", "hydra-submitit-launcher"), ("ray", "hydra-ray-launcher")],
+    "launcher, plugin, field, value",
+    [
+        ("joblib", "hydra-joblib-launcher", "n_jobs", 4),
+        ("submitit_slurm", "hydra-submitit-launcher", "partition", "gpu"),
+        ("submitit_slurm", "hydra-submitit-launcher", "timeout_min", 30),
+        ("ray", "hydra-ray-launcher", "init.address", "auto"),
+    ],
 )
-def test_launcher_plugin_instantiates_from_our_config(launcher, plugin):
-    """Our launcher configs build the installed plugin's launcher: every field is one its class takes."""
+def test_launcher_plugin_instantiates_from_our_config(fake_root, tmp_path, launcher, plugin, field, value):
+    """Our launcher configs build the installed plugin's launcher (every field is one its class takes), and a
+    setting on train.py's command line reaches it, with no deprecation warning; without the plugin the test
+    is skipped, naming the package."""
     import importlib
     import warnings
 
@@ -105,13 +106,23 @@ def test_launcher_plugin_instantiates_from_our_config(launcher, plugin):
 
     from arae.config import register_resolvers
 
+    target = OmegaConf.load(REPO / "conf" / "hydra" / "launcher" / f"{launcher}.yaml")._target_
+    module, _, name = target.rpartition(".")
+    try:
+        importlib.import_module(module)
+    except ImportError as err:
+        pytest.skip(f"{plugin} is not installed ({err}); pip install {plugin} to test this launcher")
+
+    key = f"hydra.launcher.{'ray.' if launcher == 'ray' else ''}{field}"
+    proc = run_train([f"hydra/launcher={launcher}", f"{key}={value}", "--cfg", "hydra", "-p", key], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1].endswith(str(value))
+    assert "deprecated" not in proc.stderr
+
     register_resolvers()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        cfg = compose("train", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
-    module, _, name = cfg.hydra.launcher._target_.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except ImportError as err:
-        pytest.skip(f"{plugin} is not installed ({err}); pip install {plugin} to test this launcher")
-    assert isinstance(instantiate(cfg.hydra.launcher), cls)
+        cfg = compose("train", overrides=[f"hydra/launcher={launcher}", f"{key}={value}"], return_hydra_config=True)
+    built = instantiate(cfg.hydra.launcher)
+    assert isinstance(built, getattr(importlib.import_module(module), name))  # Hydra's runs re-import plugins
+    assert OmegaConf.select(OmegaConf.create(launcher_settings(built)), field) == value

@@ -20,14 +20,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import bench  # noqa: E402
 
 
-@pytest.fixture
-def batch():
-    torch.manual_seed(1)
-    x = torch.rand(32, 1, 8, 8)
-    x[:4], x[4:8] = 0.0, 1.0  # pixels at the edges of [0, 1], where clipping matters
-    return x
-
-
 class BallWithoutBox:
     """The L-inf ball seen only through the generic interface (project the perturbation, then clip)."""
 

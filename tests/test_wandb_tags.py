@@ -1,4 +1,4 @@
-"""W&B runs are tagged for filtering, and the paper's experiment configs leave the logger to the user."""
+"""W&B runs are tagged for filtering (the experiment configs' loggers: test_experiments.py)."""
 
 from conftest import REPO
 from hydra import compose, initialize_config_dir
@@ -15,9 +15,3 @@ def _compose(*overrides):
 def test_wandb_runs_are_tagged_by_dataset_variant_classes_and_budget():
     cfg = _compose("logger=wandb", "dataset=fashion_mnist", "variant=dae", "normal_class=[4,5]", "trainer.max_epochs=7")
     assert list(cfg.logger.wandb.tags) == ["fashion_mnist", "noise", "c4_5", "epochs-7"]
-
-
-def test_experiment_configs_keep_the_users_logger():
-    for experiment in (p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml")):
-        assert set(_compose(f"+experiment={experiment}", "logger=csv").logger) == {"csv"}
-        assert set(_compose(f"+experiment={experiment}").logger) == {"csv"}  # the default, not W&B

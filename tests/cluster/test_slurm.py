@@ -45,6 +45,7 @@ def slurm(*args: str) -> str:
 
 @pytest.fixture(scope="module")
 def cluster():
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="hydra-submitit-launcher is not installed")
     states = slurm("sinfo", "-h", "-o", "%T").split() if shutil.which("sinfo") else []
     if not {"idle", "mixed"} & set(states):
         pytest.skip("no running SLURM cluster: start one with `sudo scripts/slurm-local.sh start` (or `make test-cluster`)")
