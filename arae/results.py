@@ -6,8 +6,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 RESULTS_FILE = "results.json"
 # The paper's measure, one fixed key: {"k": evaluations within the last `last_k` epochs, "mean": their mean
@@ -29,17 +30,20 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def write_json_atomic(path: Path, payload: dict[str, Any]) -> Path:
+def write_atomic(path: Path, write: Callable[[BinaryIO], None], readable: bool = True) -> Path:
+    """Calls `write` on a temporary file beside `path`, syncs it, then renames it over `path`: a reader, or a
+    run killed midway, sees the old file or the new one, never half of one. `readable`: mode 0666 less the
+    umask (mkstemp makes files private)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; results are for everyone to read
+    if readable:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
     try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(_clean(payload), handle, indent=2, sort_keys=False)
-            handle.write("\n")
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -47,6 +51,11 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json_atomic(path: Path, payload: dict[str, Any]) -> Path:
+    text = json.dumps(_clean(payload), indent=2, sort_keys=False) + "\n"
+    return write_atomic(path, lambda handle: handle.write(text.encode()))
 
 
 def read_results(path: Path) -> dict[str, Any]:

@@ -4,9 +4,7 @@ order and every random number generator)."""
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from pytorch_lightning.callbacks import Checkpoint
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from arae.errors import ConfigError
+from arae.results import write_atomic
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -24,18 +23,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     a run killed while writing leaves the previous checkpoint whole."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(checkpoint, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(Path(path), lambda handle: torch.save(checkpoint, handle), readable=False)
 
 
 class EpochCheckpoint(Checkpoint):
