@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import REAL_DATA, real_mnist_available, run_train
 
-FAST = ["trainer.max_epochs=2", "logger=none", "callbacks.checkpoint=null", "trainer.enable_progress_bar=false"]
+FAST = ["trainer.max_epochs=2", "dataset.pgd_steps=10", "logger=none", "callbacks.checkpoint=null", "trainer.enable_progress_bar=false"]
 
 
 @pytest.mark.realdata
