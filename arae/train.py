@@ -29,7 +29,7 @@ warnings.filterwarnings("ignore", message=r"(?s).*is validated against ConfigSto
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from arae.cli import run_from_hydra  # heavy imports after Hydra has parsed the command line
+    from arae.task import run_from_hydra  # heavy imports after Hydra has parsed the command line
 
     return run_from_hydra(cfg)
 

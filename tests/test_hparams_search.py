@@ -6,7 +6,7 @@ import pytest
 import yaml
 from conftest import TINY, run_train
 
-from arae.cli import validation_objective
+from arae.task import validation_objective
 
 SEARCH = ["hparams_search=arae_optuna", "hydra.sweeper.n_trials=3", "num_threads=1", *TINY]
 

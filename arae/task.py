@@ -1,4 +1,5 @@
-"""What `train.py` runs inside Hydra: one job, a readable summary, and clean messages for user errors."""
+"""The Hydra task function that `train.py` runs: one job, a readable summary, and clean messages for user
+errors. (The command-line tools are arae/detector/cli.py and arae/analysis/cli.py.)"""
 
 from __future__ import annotations
 
