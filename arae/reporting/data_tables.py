@@ -13,7 +13,7 @@ from pathlib import Path
 
 from arae.reporting.collect import COMPLETED, Job
 from arae.reporting.paper import paper_values
-from arae.reporting.render import DASH, problems_markdown
+from arae.reporting.render import DASH, markdown_table, problems_markdown
 from arae.results import LAST_K
 from arae.stats import mean_std
 
@@ -170,8 +170,7 @@ def write(key: str, jobs: list[Job], root: Path, out: Path, name: str) -> list[P
     lines = [f"# {paper_values(key)['title']}: ours beside the paper", "",
              f"{len(done)} completed job(s) of {len(jobs)} under `{root}`. AUROC and F1 in %; std is the sample "
              "std over runs. Paper values: `arae/reporting/paper_tables.yaml`.", ""]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    lines += markdown_table(header, [[_cell(v) for v in row] for row in rows])
     lines += [line for note in notes for line in ("", note)]
     written = [out / f"{name}.md", out / f"{name}.csv"]
     if key == "figure4":

@@ -21,6 +21,7 @@ from pathlib import Path
 from arae.errors import UserError
 from arae.reporting.collect import Job, completed
 from arae.reporting.paper import as_classes, paper_table
+from arae.reporting.render import markdown_table
 from arae.stats import mean_std
 from arae.variants import display_name
 
@@ -260,9 +261,7 @@ class Verdict:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines + [""]
+    return [*markdown_table(header, rows), ""]
 
 
 def _paper(method: str, normal_class: str) -> float | None:

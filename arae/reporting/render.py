@@ -26,7 +26,8 @@ def _ours(cell: Cell) -> str:
     return text + ("*" if cell.note else "")
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table: header, rule, one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
@@ -60,7 +61,7 @@ def _budget_table(budgets: list[Budget], paper_epochs) -> list[str]:
         ]
         for b in budgets
     ]
-    return _table(["method", "jobs", "epochs", "optimiser steps / job", "seconds / job", "wall time (sum)"], rows)
+    return markdown_table(["method", "jobs", "epochs", "optimiser steps / job", "seconds / job", "wall time (sum)"], rows)
 
 
 def paper_markdown(
@@ -101,7 +102,7 @@ def paper_markdown(
                 if method not in table.reproduce:
                     rows.append([method, "paper", *(pct(v) for v in row.values), pct(row.mean)])
             lines += ["", f"### {part.name} ({part.dataset})", ""]
-            lines += _table(["method", "", *columns], rows)
+            lines += markdown_table(["method", "", *columns], rows)
             notes = {c.note for c in part_cells if c.note}
             if notes:
                 lines += ["", "\\* not every column has a result yet: the mean is " + "; ".join(sorted(notes))
@@ -141,7 +142,7 @@ def summary_markdown(groups: list[Group], keys: tuple[str, ...], metric: str, jo
         f"{done} completed job(s) of {len(jobs)}. `{metric}` in %, mean ± std over the jobs of each group "
         "(seeds).",
         "",
-        *_table([*keys, "jobs", f"{metric} (%)", "seconds / job"], rows),
+        *markdown_table([*keys, "jobs", f"{metric} (%)", "seconds / job"], rows),
     ]
     if plot:
         lines += ["", f"![{metric}]({plot})"]
