@@ -26,6 +26,15 @@ def first_set(*values):
     return next((v for v in values if v is not None), None)
 
 
+def precision_tag(attack_autocast, training_precision=None) -> str:
+    """Folder-name part for a run's precision: the attack's autocast dtype ("float32" when null), plus
+    "-train-<precision>" when training itself is not in float32 (trainer.precision, e.g. bf16-mixed)."""
+    tag = str(attack_autocast or "float32")
+    if training_precision not in (None, "32", 32, "32-true"):
+        tag += f"-train-{training_precision}"
+    return tag
+
+
 def unless_set(value, default):
     """`default` when `value` is null, else null: `${unless_set:${normal_class},1}` draws one class unless
     a normal class was chosen."""
@@ -48,6 +57,8 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("folder_name", folder_name)
     if not OmegaConf.has_resolver("first_set"):
         OmegaConf.register_new_resolver("first_set", first_set)
+    if not OmegaConf.has_resolver("precision_tag"):
+        OmegaConf.register_new_resolver("precision_tag", precision_tag)
     if not OmegaConf.has_resolver("unless_set"):
         OmegaConf.register_new_resolver("unless_set", unless_set)
     if not OmegaConf.has_resolver("classes_tag"):

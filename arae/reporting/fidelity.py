@@ -133,18 +133,27 @@ def factors(config: dict, method: str) -> tuple[tuple[str, str], ...]:
     schedule = "per-batch" if crafting.endswith("BatchCrafting") else "per-epoch"
     steps = adversary.get("steps")
     autocast = (config.get("crafting") or {}).get("autocast")
+    training = str((config.get("trainer") or {}).get("precision") or "32-true")
     activation = model.get("activation", "sigmoid")
     batch = (config.get("dataset") or {}).get("batch_size")
     lr = (config.get("optimizer") or {}).get("lr")
     labels = {
         "schedule": schedule if attacked else "",
         "steps": f"{steps} steps" if attacked and steps is not None else "",
-        "precision": f"{autocast} attack" if attacked and autocast else "",
+        "precision": precision_label(autocast if attacked else None, training),
         "model": "" if activation == "sigmoid" else f"{activation} MLP, {model.get('output_activation')} output",
         "batch": "" if batch in (None, 256) else f"batch {batch}",
         "lr": "" if lr in (None, 1e-3) else f"lr {lr:g}",
     }
     return tuple((name, labels[name]) for name in FACTORS)
+
+
+def precision_label(autocast: str | None, training: str) -> str:
+    """"bfloat16 attack", "bfloat16 attack, bf16-mixed training", ...; empty for float32 throughout."""
+    parts = [f"{autocast} attack"] if autocast else []
+    if training not in ("32", "32-true"):
+        parts.append(f"{training} training")
+    return ", ".join(parts)
 
 
 def to_run(job: Job) -> Run | None:
