@@ -7,6 +7,7 @@ import sys
 import time
 import traceback
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -119,11 +120,20 @@ def check_single_device(trainer: pl.Trainer) -> None:
         )
 
 
-def train(
-    cfg: DictConfig, output_dir: Path, stop: StopRequest | None = None, resume: ResumePoint | None = None
-) -> dict[str, Any]:
-    """Train (or, given `resume`, continue training) and test one detector; return (and write) its results."""
-    started = time.perf_counter()
+@dataclass
+class JobParts:
+    """What one job trains and evaluates, built from its config in a fixed order (the order in which the
+    global random generator is drawn from: a separate job and an ensemble member build them alike)."""
+
+    max_epochs: int
+    datamodule: Any
+    calibration: Any
+    calibration_images: torch.Tensor
+    module: ARAEModule
+    evaluation: EpochEvaluation
+
+
+def build_job(cfg: DictConfig) -> JobParts:
     validate(cfg)
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     max_epochs = check_epochs(cfg.trainer.max_epochs)
@@ -132,15 +142,60 @@ def train(
     torch.set_float32_matmul_precision(cfg.matmul_precision)
     set_threads(cfg.num_threads)
     evaluation = EpochEvaluation(EvaluationSchedule(max_epochs, cfg.last_k, cfg.eval_every_n_epochs))
-
     source = instantiate(cfg.dataset.source)
     datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
     datamodule.setup("fit")  # data errors stop the run here, before any logger or trainer exists
     calibration = instantiate(cfg.detector)
     calibration_images = calibration.hold_out(datamodule, seed=int(cfg.seed))
     module = build_module(cfg, datamodule)
+    return JobParts(max_epochs, datamodule, calibration, calibration_images, module, evaluation)
+
+
+def results_record(
+    cfg: DictConfig,
+    parts: JobParts,
+    *,
+    net: torch.nn.Module,
+    epochs: int,
+    steps: int,
+    test: dict[str, float],
+    epoch_seconds: list[float],
+    started: float,
+    resume: ResumePoint | None,
+    output_dir: Path,
+) -> dict[str, Any]:
+    """The results.json of a completed job (the same keys for a separate job and an ensemble member)."""
+    datamodule, evaluation = parts.datamodule, parts.evaluation
+    timed = len(epoch_seconds)
+    return {
+        "status": "completed",
+        **describe(cfg, datamodule),
+        "epochs": epochs,
+        "steps": steps,
+        **datamodule.report(),  # n_train, n_test, split sizes and data notes
+        "test": test,
+        LAST_K: evaluation.summary(epochs, int(cfg.last_k)),
+        "val_auroc_history": evaluation.aurocs,
+        "val_auroc_epochs": evaluation.epochs,
+        "detector": parts.calibration.threshold(net, parts.calibration_images),
+        "seconds_per_epoch": sum(epoch_seconds) / timed if timed else None,
+        "epoch_seconds": list(epoch_seconds),
+        "wall_seconds": time.perf_counter() - started,
+        "resumed_from_epoch": resume.epoch if resume else None,
+        "output_dir": str(output_dir),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }
+
+
+def train(
+    cfg: DictConfig, output_dir: Path, stop: StopRequest | None = None, resume: ResumePoint | None = None
+) -> dict[str, Any]:
+    """Train (or, given `resume`, continue training) and test one detector; return (and write) its results."""
+    started = time.perf_counter()
+    parts = build_job(cfg)
+    module, datamodule, evaluation = parts.module, parts.datamodule, parts.evaluation
     timer = EpochTimer()
-    export = DetectorExport(calibration, calibration_images, detector_metadata(cfg, datamodule))
+    export = DetectorExport(parts.calibration, parts.calibration_images, detector_metadata(cfg, datamodule))
     # Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
     # evaluation starts; the other configured callbacks (the per-epoch log line) see its metrics; the
     # checkpoint callback runs last of all (Lightning puts it there).
@@ -164,31 +219,15 @@ def train(
     check_single_device(trainer)
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume.path) if resume else None)
     if stop is not None and stop.requested:
-        raise Interrupted(f"stopped by SIGTERM after epoch {trainer.current_epoch} of {max_epochs}")
+        raise Interrupted(f"stopped by SIGTERM after epoch {trainer.current_epoch} of {parts.max_epochs}")
     test_metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]
-
-    epochs = len(timer.seconds)
-    summary = evaluation.summary(trainer.current_epoch, int(cfg.last_k))
-    results = {
-        "status": "completed",
-        **describe(cfg, datamodule),
-        "epochs": trainer.current_epoch,
-        "steps": trainer.global_step,
-        **datamodule.report(),  # n_train, n_test, split sizes and data notes
-        "test": {k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
-        LAST_K: summary,
-        "val_auroc_history": evaluation.aurocs,
-        "val_auroc_epochs": evaluation.epochs,
-        "detector": calibration.threshold(module.net, calibration_images),
-        "seconds_per_epoch": sum(timer.seconds) / epochs if epochs else None,
-        "epoch_seconds": timer.seconds,
-        "wall_seconds": time.perf_counter() - started,
-        "resumed_from_epoch": resume.epoch if resume else None,
-        "output_dir": str(output_dir),
-        "config": OmegaConf.to_container(cfg, resolve=True),
-    }
+    results = results_record(
+        cfg, parts, net=module.net, epochs=trainer.current_epoch, steps=trainer.global_step,
+        test={k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
+        epoch_seconds=timer.seconds, started=started, resume=resume, output_dir=output_dir,
+    )
     for logger in trainer.loggers:
-        logger.log_metrics({f"final/{LAST_K}_{k}": v for k, v in summary.items() if v is not None})
+        logger.log_metrics({f"final/{LAST_K}_{k}": v for k, v in results[LAST_K].items() if v is not None})
     write_json_atomic(output_dir / RESULTS_FILE, results)
     return results
 

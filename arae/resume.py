@@ -117,10 +117,17 @@ def completed_results(output_dir: Path, cfg: DictConfig) -> dict[str, Any] | Non
     return results
 
 
+# Who wrote a checkpoint: Lightning's Trainer (a separate job) or the ensemble trainer (arae/ensemble/),
+# whose checkpoints carry this entry. Each continues only its own.
+ENSEMBLE_KEY = "arae_ensemble"
+LIGHTNING, ENSEMBLE = "lightning", "ensemble"
+
+
 @dataclass(frozen=True)
 class ResumePoint:
     path: Path
     epoch: int  # epochs trained when the checkpoint was written
+    writer: str = LIGHTNING  # LIGHTNING or ENSEMBLE
 
 
 def checkpoint_path(cfg: DictConfig) -> Path | None:
@@ -131,9 +138,11 @@ def checkpoint_path(cfg: DictConfig) -> Path | None:
     return Path(node.dirpath) / f"{node.get('filename', 'last')}.ckpt"
 
 
-def resume_point(output_dir: Path, cfg: DictConfig) -> tuple[ResumePoint | None, str]:
-    """The checkpoint an unfinished attempt left in `output_dir`, if this job can continue from it, and
-    else why not."""
+def resume_point(
+    output_dir: Path, cfg: DictConfig, writers: tuple[str, ...] = (LIGHTNING,)
+) -> tuple[ResumePoint | None, str]:
+    """The checkpoint an unfinished attempt left in `output_dir`, if this job can continue from it (a
+    checkpoint of one of `writers`), and else why not."""
     path = checkpoint_path(cfg)
     if path is None or not path.is_file():
         return None, "it left no checkpoint"
@@ -145,13 +154,19 @@ def resume_point(output_dir: Path, cfg: DictConfig) -> tuple[ResumePoint | None,
     changed = differences(recorded, _as_recorded(cfg))
     if changed:
         return None, f"its checkpoint has other settings ({', '.join(changed[:6])}{' ...' if len(changed) > 6 else ''})"
-    return ResumePoint(path, epoch), ""
+    writer = ENSEMBLE if ENSEMBLE_KEY in checkpoint else LIGHTNING
+    if writer not in writers:
+        return None, (f"its checkpoint was written by the {writer} trainer (re-run the sweep with "
+                      f"{'hydra/launcher=ensemble' if writer == ENSEMBLE else 'another launcher'} to continue it)")
+    return ResumePoint(path, epoch, writer), ""
 
 
-def prepare_attempt(output_dir: Path, cfg: DictConfig) -> ResumePoint | None:
+def prepare_attempt(
+    output_dir: Path, cfg: DictConfig, writers: tuple[str, ...] = (LIGHTNING,)
+) -> ResumePoint | None:
     """Before a job that did not complete runs in `output_dir`: where it continues from, or None after
     setting aside what an earlier attempt left (nothing is deleted)."""
-    point, why_not = resume_point(output_dir, cfg)
+    point, why_not = resume_point(output_dir, cfg, writers)
     if point is not None:
         print(f"resuming {output_dir} from its checkpoint after epoch {point.epoch} ({point.path})")
         return point

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from arae.attacks.randomness import sample
 from arae.errors import ConfigError
 
 
@@ -21,5 +22,5 @@ class UniformNoise:
         self.high = float(high)
 
     def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        noise = torch.empty_like(x).uniform_(self.low, self.high)
+        noise = sample(x, lambda rows: torch.empty_like(rows).uniform_(self.low, self.high))
         return (x + noise).clamp(0.0, 1.0)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from arae.attacks.base import frozen
+from arae.attacks.randomness import sample
 from arae.errors import ConfigError
 
 
@@ -46,7 +47,7 @@ class LinfBall:
         self.eps = _positive("epsilon (L-inf radius)", eps)
 
     def random_start(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.empty_like(x).uniform_(-self.eps, self.eps)
+        return sample(x, lambda rows: torch.empty_like(rows).uniform_(-self.eps, self.eps))
 
     def step(self, grad: torch.Tensor, step_size: float) -> torch.Tensor:
         return grad.sign_().mul_(step_size)  # in place: `grad` is the attack's own fresh gradient
@@ -67,6 +68,9 @@ class L2Ball:
         self.eps = _positive("epsilon (L2 radius, dataset.l2_epsilon)", eps)
 
     def random_start(self, x: torch.Tensor) -> torch.Tensor:
+        return sample(x, self._draw_start)
+
+    def _draw_start(self, x: torch.Tensor) -> torch.Tensor:
         direction = torch.randn_like(x)
         direction = direction / _per_sample_norm(direction).clamp_min(1e-12)
         dim = x[0].numel()

@@ -25,11 +25,19 @@ class ARAELoss:
             raise ValueError(f"gamma must be >= 0, got {gamma}")
         self.gamma = float(gamma)
 
-    def __call__(self, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.Tensor]:
+    def per_example(self, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The two terms for each example of x_adv (k·len(x) values each): the loss is their means."""
         k = copies(x, x_adv)
         z_adv = model.encode(x_adv)
-        rec = (_tile(x, k) - model.decode(z_adv)).pow(2).flatten(1).mean(1).mean()
-        if self.gamma == 0:
-            return {"loss": rec, "loss_rec": rec}
-        latent = (z_adv - _tile(model.encode(x), k)).pow(2).flatten(1).mean(1).mean()
-        return {"loss": rec + self.gamma * latent, "loss_rec": rec, "loss_latent": latent}
+        terms = {"loss_rec": (_tile(x, k) - model.decode(z_adv)).pow(2).flatten(1).mean(1)}
+        if self.gamma != 0:
+            terms["loss_latent"] = (z_adv - _tile(model.encode(x), k)).pow(2).flatten(1).mean(1)
+        return terms
+
+    def combine(self, means: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The loss from the terms' means, with the terms beside it (what is logged as train/*)."""
+        loss = means["loss_rec"] if self.gamma == 0 else means["loss_rec"] + self.gamma * means["loss_latent"]
+        return {"loss": loss, **means}
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.combine({name: t.mean() for name, t in self.per_example(model, x, x_adv).items()})

@@ -26,16 +26,21 @@ class ThresholdedF1(pl.Callback):
         self.positive = positive
         self.results: dict[str, float] = {}
 
-    def _scores(self, pl_module, split):
-        return oriented(scores_of(pl_module.net, split.images), split.labels, self.positive)
+    def _scores(self, net, split):
+        return oriented(scores_of(net, split.images), split.labels, self.positive)
+
+    def compute(self, net, datamodule) -> dict[str, float]:
+        """The F1 figures of `net` on the DataModule's test split (and validation threshold, if any)."""
+        test, val = datamodule.test_set(), datamodule.val_set()
+        test_scores, test_positive = self._scores(net, test)
+        results = {f"f1_{self.positive}_max": best_threshold(test_scores, test_positive)[0]}
+        if val is not None:
+            val_scores, val_positive = self._scores(net, val)
+            _, threshold = best_threshold(val_scores, val_positive)
+            results[f"f1_{self.positive}_at_val_threshold"] = f1_at(test_scores, test_positive, threshold)
+        return results
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        test, val = trainer.datamodule.test_set(), trainer.datamodule.val_set()
-        test_scores, test_positive = self._scores(pl_module, test)
-        self.results = {f"f1_{self.positive}_max": best_threshold(test_scores, test_positive)[0]}
-        if val is not None:
-            val_scores, val_positive = self._scores(pl_module, val)
-            _, threshold = best_threshold(val_scores, val_positive)
-            self.results[f"f1_{self.positive}_at_val_threshold"] = f1_at(test_scores, test_positive, threshold)
+        self.results = self.compute(pl_module.net, trainer.datamodule)
         for key, value in self.results.items():
             pl_module.log(f"test/{key}", value)

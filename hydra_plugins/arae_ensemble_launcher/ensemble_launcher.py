@@ -1,0 +1,21 @@
+"""The Hydra launcher `hydra/launcher=ensemble`: its work is arae.ensemble.sweep.EnsembleSweep."""
+
+from typing import Sequence
+
+from hydra.core.utils import JobReturn
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig
+
+from arae.ensemble.sweep import EnsembleSweep
+
+
+class EnsembleLauncher(Launcher):
+    def __init__(self, max_members: int = 10) -> None:
+        self.sweep = EnsembleSweep(max_members)
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.sweep.setup(hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        return self.sweep.launch(job_overrides, initial_job_idx)
