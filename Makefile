@@ -73,17 +73,22 @@ OUTPUTS ?= multirun_outputs
 ATTACK_STEPS ?= 40
 # The loggers of the reproduce runs (LOGGER=csv for no W&B); the experiment configs leave the choice to you.
 LOGGER ?= wandb
+# Table 6 and the fidelity study train the jobs that share an attack as ensembles of stacked members, one
+# process using every core (hydra/launcher=ensemble, docs/speed.md); ENSEMBLE=0 (or JOBS=N) runs separate jobs.
+ENSEMBLE ?= 1
+ENSEMBLE_SWEEP = $(if $(JOBS),,$(if $(filter 1,$(ENSEMBLE)),hydra/launcher=ensemble num_threads=$(shell nproc)))
 SWEEP = logger=$(LOGGER) $(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(CLASSES),normal_class=$(CLASSES)) \
 	$(if $(SEEDS),seed=$(SEEDS)) $(if $(DATASET),dataset=$(DATASET)) \
 	$(if $(JOBS),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)) $(ARGS)
 
-# $(1): the table, $(2): its experiments, $(3): an optional command run on the sweep before the report.
+# $(1): the table, $(2): its experiments, $(3): an optional command run on the sweep before the report,
+# $(4): overrides of this table's sweeps (the launcher).
 # Every multirun runs to its end (a failed job stops no other job; completed jobs are skipped on a re-run),
 # then the report; the exit status is 1 if any job failed.
 define reproduce
 	@status=0; \
 	for experiment in $(2); do \
-		$(PY) train.py -m +experiment=$$experiment hydra.sweep.dir=$(OUTPUTS)/$(1) $(SWEEP) || status=1; done; \
+		$(PY) train.py -m +experiment=$$experiment hydra.sweep.dir=$(OUTPUTS)/$(1) $(SWEEP) $(4) || status=1; done; \
 	$(if $(3),$(3) || status=1;) \
 	$(PY) -m arae.report $(OUTPUTS)/$(1) --paper $(1) --strict || status=1; \
 	exit $$status
@@ -105,19 +110,19 @@ reproduce-table5: $(STAMP) ## Table 5 (ARAE on MNIST 8, normal test images PGD-a
 	$(call reproduce,table5,table5,$(PY) -m arae.analysis robustness $(OUTPUTS)/table5/*/*/checkpoints/last.ckpt \
 		--eps 0.05 0.1 --steps $(ATTACK_STEPS) --out $(OUTPUTS)/table5)
 
-reproduce-table6: $(STAMP) ## Table 6 (DAE, ARAE, ARAE-A, ARAE-R; MNIST classes and pairs) + report; EPOCHS= CLASSES= SEEDS= JOBS=
-	$(call reproduce,table6,table6 table6_pairs)
+reproduce-table6: $(STAMP) ## Table 6 (DAE, ARAE, ARAE-A, ARAE-R; MNIST classes and pairs; as ensembles) + report; EPOCHS= CLASSES= SEEDS= JOBS= ENSEMBLE=0
+	$(call reproduce,table6,table6 table6_pairs,,$(ENSEMBLE_SWEEP))
 
 reproduce-figure4: $(STAMP) ## Figure 4 (ARAE on MNIST, protocol 1, tau 50..90 %: F1, normal positive) + report; EPOCHS= CLASSES= JOBS=
 	$(call reproduce,figure4,figure4)
 
 # The fidelity study (docs/fidelity.md): DAE vs ARAE on MNIST, classes 3 and 8, seeds 0-2, 350 epochs, the
-# paper's settings; ARGS= picks a series (e.g. ARGS='crafting=batch dataset.pgd_steps=10'). One job per core
-# unless JOBS= says otherwise. Finished jobs are skipped on a re-run; the report covers every series run so far.
+# paper's settings; ARGS= picks a series (e.g. ARGS='crafting=batch dataset.pgd_steps=10'). The jobs of a
+# method train as one ensemble on every core (ENSEMBLE=0: one job per core; JOBS=N: N jobs at once). Finished jobs are skipped on a re-run; the report covers every series run so far.
 FIDELITY_DIR ?= studies/fidelity
-fidelity: $(STAMP) ## fidelity study DAE vs ARAE (MNIST 3, 8; 3 seeds) + docs/fidelity.md; EPOCHS= CLASSES= SEEDS= JOBS= ARGS=
+fidelity: $(STAMP) ## fidelity study DAE vs ARAE (MNIST 3, 8; 3 seeds; as ensembles) + docs/fidelity.md; EPOCHS= CLASSES= SEEDS= JOBS= ENSEMBLE=0 ARGS=
 	@status=0; \
-	$(PY) train.py -m +experiment=fidelity $(SWEEP) $(if $(JOBS),,hydra/launcher=joblib hydra.launcher.n_jobs=$(shell nproc)) || status=1; \
+	$(PY) train.py -m +experiment=fidelity $(SWEEP) $(or $(ENSEMBLE_SWEEP),$(if $(JOBS),,hydra/launcher=joblib hydra.launcher.n_jobs=$(shell nproc))) || status=1; \
 	$(PY) -m arae.reporting.fidelity $(FIDELITY_DIR) --out docs || status=1; \
 	exit $$status
 

@@ -24,11 +24,14 @@ SWEEP = [
     "normal_class=choice([1,2],3)", "seed=0,1",
 ]
 SERIES = {"arae-per-epoch": ["crafting=epoch"], "arae-per-batch": ["crafting=batch"],
-          "dae": ["variant=dae", "crafting=batch"]}
+          "dae": ["variant=dae", "crafting=batch"], "arae-r": ["variant=arae_r", "crafting=batch"],
+          "arae-a": ["variant=arae_a", "crafting=epoch", "attack.adversary.members.linf.steps=2",
+                     "attack.adversary.members.l2.steps=2", "attack.adversary.members.spatial.angle_step=15"]}
 
 
 def sweep(tmp_path, fake_root, name, extra):
-    base = [o for o in SWEEP if not ("variant=dae" in extra and o.startswith("attack.adversary"))]
+    own_attack = any(e in extra for e in ("variant=dae", "variant=arae_a"))
+    base = [o for o in SWEEP if not (own_attack and o.startswith("attack.adversary.steps"))]
     proc = run_train(["-m", *base, *extra, f"hydra.sweep.dir={name}"], fake_root, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {p.parent.relative_to(tmp_path / name): json.loads(p.read_text())
