@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow test-cluster test-ray clean report dashboard figures bench bench-fast-arae fidelity \
+.PHONY: help install train test test-slow test-cluster test-ray clean report dashboard figures bench bench-fast-arae bench-ensemble fidelity \
 	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-figure4
 
 help: ## list the targets
@@ -157,6 +157,9 @@ bench: $(STAMP) ## seconds per epoch: framework vs hand-written loop vs compute 
 
 bench-fast-arae: $(STAMP) ## test AUROC of fast ARAE (linf_fast) vs 40-step linf at equal training time, MNIST 2 and 8
 	$(PY) benchmarks/fast_arae.py $(ARGS)
+
+bench-ensemble: $(STAMP) ## seconds per epoch per detector: 10 separate jobs vs one ensemble of 10 (DAE, ARAE); ARGS= for options
+	$(PY) benchmarks/ensemble.py $(ARGS)
 
 clean: ## remove caches and run outputs of single runs (multirun_outputs/ is kept)
 	rm -rf .pytest_cache outputs lightning_logs wandb
