@@ -97,3 +97,20 @@ def test_the_data_set_tables_run_the_papers_settings(experiment, expected):
     for key, value in expected.items():
         found = class_list(job.normal_class) if key == "normal_classes" else OmegaConf.select(job, key)
         assert found == value, key
+
+
+@pytest.mark.parametrize("preset, autocast, training, folder", [
+    (None, None, None, "batch-float32-pgd10"),
+    ("float32", None, None, "batch-float32-pgd10"),
+    ("bf16_attack", "bfloat16", None, "batch-bfloat16-pgd10"),
+    ("fast", "bfloat16", "bf16-mixed", "batch-bfloat16-train-bf16-mixed-pgd10"),
+])
+def test_precision_presets_set_both_precisions_and_name_the_fidelity_folder(preset, autocast, training, folder):
+    register_resolvers()
+    chosen = [f"precision={preset}"] if preset else []
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=["+experiment=fidelity", "crafting=batch", "dataset.pgd_steps=10", *chosen],
+                      return_hydra_config=True)
+        assert cfg.crafting.autocast == autocast
+        assert OmegaConf.select(cfg, "trainer.precision") == training
+        assert OmegaConf.select(cfg, "hydra.sweep.subdir").startswith(folder + "-")

@@ -142,3 +142,24 @@ def test_a_seed_run_at_two_budgets_counts_once_at_its_longest(tmp_path):
     ((_, runs),) = fidelity.series_of(fidelity.load_runs(tmp_path)).items()
     assert [(r.seed, r.length) for r in runs] == [(0, 150), (1, 150)]
     assert fidelity.common_budget(runs) == 150
+
+
+def _runs(curves, factors=()):
+    return [fidelity.Run("ARAE", factors, "8", seed, tuple(range(1, len(c) + 1)), tuple(c), None)
+            for seed, c in enumerate(curves)]
+
+
+def test_within_spread_counts_the_epochs_inside_the_reference_seed_band():
+    reference = _runs([[0.80] * 60, [0.90] * 60])
+    inside = _runs([[0.85] * 60, [0.86] * 60])
+    outside = _runs([[0.95] * 30 + [0.85] * 30, [0.95] * 30 + [0.85] * 30])
+    assert fidelity.within_spread(inside, reference, 60) == "100 % of epochs; last-50: yes"
+    assert fidelity.within_spread(outside, reference, 60) == "50 % of epochs; last-50: yes"
+    assert fidelity.within_spread(_runs([[0.99] * 60]), reference, 60) == "0 % of epochs; last-50: no"
+    assert "one reference seed" in fidelity.within_spread(inside, reference[:1], 60)
+
+
+def test_precision_labels_name_the_attack_and_the_training_precision():
+    assert fidelity.precision_label(None, "32-true") == ""
+    assert fidelity.precision_label("bfloat16", "32-true") == "bfloat16 attack"
+    assert fidelity.precision_label("bfloat16", "bf16-mixed") == "bfloat16 attack, bf16-mixed training"

@@ -95,6 +95,7 @@ class Ensemble:
                 self.optimizer.load_member_state(i, state)
         self.streams = MemberStreams([m.random_state for m in self.members])
         self.images = [m.parts.datamodule.train_set().to(self.device) for m in self.members]
+        self._evaluation: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
     @property
     def k(self) -> int:
@@ -199,12 +200,7 @@ class Ensemble:
         """The evaluation split's metrics for the members in `due`, scored in one stacked pass."""
         if not due:
             return {}
-        splits = []
-        for i in due:
-            loader = self.members[i].parts.datamodule.val_dataloader()
-            images = torch.cat([x for x, _ in loader])
-            labels = torch.cat([y for _, y in loader])
-            splits.append((images, labels))
+        splits = [self._evaluation_split(i) for i in due]
         chunk = int(self.members[due[0]].parts.datamodule.eval_batch_size)
         longest = max(len(images) for images, _ in splits)
         shape = splits[0][0].shape[1:]
@@ -215,13 +211,21 @@ class Ensemble:
                 block = torch.zeros(self.k, chunk, *shape, device=self.device)
                 for slot, i in enumerate(due):
                     part = splits[slot][0][start:start + chunk]
-                    block[i, :len(part)] = part.to(self.device)
+                    block[i, :len(part)] = part
                 flat = block.view(-1, *shape)
                 err = (flat - self.net(flat)).pow(2).flatten(1).sum(1).view(self.k, chunk)
                 for slot, i in enumerate(due):
                     n = max(0, min(chunk, len(splits[slot][0]) - start))
                     scores[slot].append(err[i, :n].cpu())
         return {i: anomaly_metrics(torch.cat(scores[slot]), splits[slot][1]) for slot, i in enumerate(due)}
+
+    def _evaluation_split(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Member i's evaluation images (on the device, copied once) and labels."""
+        if i not in self._evaluation:
+            loader = self.members[i].parts.datamodule.val_dataloader()
+            batches = list(loader)
+            self._evaluation[i] = (torch.cat([x for x, _ in batches]).to(self.device), torch.cat([y for _, y in batches]))
+        return self._evaluation[i]
 
     def member_net(self, i: int) -> torch.nn.Module:
         return self.members[i].single_net(self.net.member_state(i)).to(self.device)
@@ -235,7 +239,6 @@ def _line(epoch: int, member: Member, metrics: dict[str, Any]) -> str:
 def train_members(members: Sequence[Member], stop=None) -> list[dict[str, Any] | None]:
     """Train the members together; each writes its results.json, logs and checkpoints. Returns the
     results of each member (None for a member that failed; its results.json says why)."""
-    from arae.errors import TrainingDiverged  # noqa: F401 (named in the failure message)
 
     ensemble = Ensemble(members)
     log.info("ensemble of %d members on %s: %s", ensemble.k, ensemble.device, ", ".join(m.name for m in members))

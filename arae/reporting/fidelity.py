@@ -342,7 +342,8 @@ def gap_rows(grouped: dict[tuple[str, str], list[Run]]) -> tuple[list[str], list
 
 
 def factor_rows(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
-    """Paired comparisons of series one factor apart (crafting schedule, PGD steps, precision, ...)."""
+    """Paired comparisons of series one factor apart (crafting schedule, PGD steps, precision, ...), and
+    whether the changed series stays within the seed spread of the series with the paper's setting."""
     rows = []
     keys = list(grouped)
     for i, key_a in enumerate(keys):
@@ -359,11 +360,32 @@ def factor_rows(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
             d_peak, _ = paired(a, b, lambda r: r.peak(budget)[1])
             b_by_seed = {run.seed: run for run in b}
             curve_gap = estimate([mean_abs_gap(run, b_by_seed.get(run.seed), budget) for run in a])
+            changed, reference = (a, b) if dict(b[0].factors)[factor] == "" else (b, a)
             rows.append([key_a[0], factor, f"{key_a[1]} − {key_b[1]}", str(n), str(budget),
                          d_last.text(signed=True) if d_last else "–", d_final.text(signed=True) if d_final else "–",
-                         d_peak.text(signed=True) if d_peak else "–", curve_gap.text() if curve_gap else "–"])
+                         d_peak.text(signed=True) if d_peak else "–", curve_gap.text() if curve_gap else "–",
+                         within_spread(changed, reference, budget)])
     return _table(["class", "factor", "difference (A − B)", "pairs", "epochs", f"last-{LAST_K}", "final", "peak",
-                   "mean curve gap (abs.)"], rows)
+                   "mean curve gap (abs.)", "within the reference's seed spread"], rows)
+
+
+def within_spread(changed: Sequence[Run], reference: Sequence[Run], budget: int) -> str:
+    """How often the changed series' seed-mean curve lies within the reference series' lowest-to-highest
+    seed band (at the epochs all runs evaluated up to `budget`), and whether its mean last-50 AUROC lies
+    within the reference seeds' range. The reference is the series with the paper's setting."""
+    if len(reference) < 2:
+        return "– (one reference seed)"
+    curves = [dict(zip(r.epochs, r.auroc)) for r in (*changed, *reference)]
+    epochs = sorted(e for e in set.intersection(*(set(c) for c in curves)) if e <= budget)
+    if not epochs:
+        return "–"
+    ours, theirs = curves[:len(changed)], curves[len(changed):]
+    inside = sum(min(c[e] for c in theirs) <= statistics.fmean(c[e] for c in ours) <= max(c[e] for c in theirs)
+                 for e in epochs)
+    last = [r.last_mean(budget) for r in reference]
+    mean_last = statistics.fmean(r.last_mean(budget) for r in changed)
+    verdict = "yes" if min(last) <= mean_last <= max(last) else "no"
+    return f"{100 * inside / len(epochs):.0f} % of epochs; last-{LAST_K}: {verdict}"
 
 
 def mean_abs_gap(run: Run, other: Run | None, budget: int) -> float | None:
