@@ -113,4 +113,5 @@ def test_precision_presets_set_both_precisions_and_name_the_fidelity_folder(pres
                       return_hydra_config=True)
         assert cfg.crafting.autocast == autocast
         assert OmegaConf.select(cfg, "trainer.precision") == training
-        assert OmegaConf.select(cfg, "hydra.sweep.subdir").startswith(folder + "-")
+        HydraConfig.instance().set_config(cfg)
+        assert cfg.hydra.sweep.subdir.startswith(folder + "-")
