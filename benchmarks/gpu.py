@@ -271,7 +271,8 @@ def projection(sweep: dict, runs: dict[str, int], epochs: int) -> dict:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dry", action="store_true", help="tiny CPU run of the same code paths (no GPU needed)")
-    parser.add_argument("--classes", nargs="+", default=CLASSES, help="normal classes of the Table-6 slice")
+    parser.add_argument("--classes", nargs="+", default=None,
+                        help=f"normal classes of the Table-6 slice (default {' '.join(CLASSES)}; dry: {CLASSES[-1]})")
     parser.add_argument("--variants", nargs="+", default=VARIANTS, help="variants of the slice (conf/variant/)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs per slice job (default: the paper's budget, conf/budget/paper.yaml)")
@@ -289,6 +290,7 @@ def parse_args(argv=None):
                         help="where the slice's job folders go (default multirun_outputs/bench_gpu/<date>; dry: a temporary folder)")
     parser.add_argument("--out", type=Path, default=bench.RESULTS_DIR, help="folder of the results JSON")
     args = parser.parse_args(argv)
+    args.classes = args.classes or (CLASSES[-1:] if args.dry else CLASSES)
     args.repeats = args.repeats if args.repeats is not None else (1 if args.dry else 2)
     args.images = args.images if args.images is not None else (DRY["images"] if args.dry else None)
     args.compile_backend = args.compile_backend or ("eager" if args.dry else "inductor")
