@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow test-cluster test-ray clean report dashboard figures bench bench-fast-arae bench-ensemble fidelity \
+.PHONY: help install train test test-slow test-cluster test-ray clean report dashboard figures bench bench-gpu bench-fast-arae bench-ensemble fidelity \
 	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-figure4
 
 help: ## list the targets
@@ -152,8 +152,11 @@ figures: $(STAMP) ## train DAE, ARAE (FIGURES_CLASSES) and ARAE-A (FIGURES_CLASS
 	$(PY) -m arae.analysis all $(FIGURES_RUN) --normal-class $(FIGURES_CLASS) --anomalous-class $(FIGURES_ANOMALOUS_CLASS) \
 		--out $(FIGURES_RUN) $(FIGURES_ANALYZE_ARGS)
 
-bench: $(STAMP) ## seconds per epoch: framework vs hand-written loop vs compute floor (< 10 min); writes benchmarks/results/
+bench: $(STAMP) ## seconds per epoch: framework vs hand loop vs compute floor, float32 and fast (bf16) rows, whole run (< 10 min)
 	$(PY) benchmarks/bench.py $(ARGS)
+
+bench-gpu: $(STAMP) ## on a CUDA machine: peak matmul TFLOP/s, one ARAE epoch fp32/TF32/bf16 (+compile), a Table-6 slice, projected Table 6 wall time; ARGS='--dry' on CPU, '--ensemble'
+	$(PY) benchmarks/gpu.py $(ARGS)
 
 bench-fast-arae: $(STAMP) ## test AUROC of fast ARAE (linf_fast) vs 40-step linf at equal training time, MNIST 2 and 8
 	$(PY) benchmarks/fast_arae.py $(ARGS)

@@ -3,6 +3,18 @@ Trainer, built as train.py builds it), through a minimal hand-written PyTorch lo
 and at the compute floor (the epoch's counted matmul FLOPs / this machine's measured matmul throughput).
 Also one evaluation pass over the test split. Prints a table and writes benchmarks/results/<date_time>.json.
 
+Precisions: the none, noise and linf rows (--fast-attacks) are also measured with the fast setting
+(precision=fast: the attack under bfloat16 autocast, training in bf16-mixed), in the same run; the floor is
+given at both precisions (counted FLOPs / measured float32, resp. bfloat16, matmul throughput). On a CPU
+without native bfloat16 matmuls (cpu_has_fast_bf16() false) those rows are skipped, and the table and the
+JSON say so. --precisions float32 leaves them out.
+
+Whole run: seconds per epoch of a whole training run at the default cadence (evaluation every
+eval_every_n_epochs epochs and at each of the last last_k, a checkpoint every callbacks.checkpoint
+.every_n_epochs and after the last epoch) over --whole-epochs epochs (default: the data set's paper budget),
+composed from the parts measured here (training epoch, evaluation pass, checkpoint save), against the
+training-only seconds per epoch; whole/train is that ratio.
+
     python benchmarks/bench.py                    # every conf/attack/*.yaml, MNIST class 8, batch 256
     python benchmarks/bench.py --attacks linf --repeats 5 --overrides crafting.chunk_size=8192
     python benchmarks/bench.py --threads 0 --overrides linf:crafting.autocast=bfloat16
@@ -50,12 +62,18 @@ from arae.pipeline import build_module, set_threads  # noqa: E402
 from arae.results import write_json_atomic  # noqa: E402
 from arae.scoring import anomaly_metrics  # noqa: E402
 from arae.training import EpochTimer  # noqa: E402
-from arae.training.monitor import evaluate  # noqa: E402
+from arae.training.crafting import cpu_has_fast_bf16  # noqa: E402
+from arae.training.monitor import EvaluationSchedule, evaluate  # noqa: E402
 
 RESULTS_DIR = REPO / "benchmarks" / "results"
 MATMUL_SIZE = 2048  # side of the square matmul whose throughput sets the floor
 BENCH_OVERRIDES = ["logger=none", "callbacks.checkpoint=null", "trainer.enable_progress_bar=false"]
 FIRST = {"none": 0, "noise": 1, "linf": 2, "spatial": 3, "union": 4}  # the issue's rows, then the rest by name
+# Precision settings of a row: conf/precision presets (float32 = no preset, the default arithmetic).
+PRECISIONS = {"float32": [], "fast": ["precision=fast"]}
+FAST_ATTACKS = ["none", "noise", "linf"]  # the rows also measured with precision=fast by default
+BF16_SKIPPED = ("bf16 rows skipped: this CPU has no native bfloat16 matmuls (cpu_has_fast_bf16() is false; "
+                "AVX-512 BF16 or AMX needed), where they run many times slower than float32")
 NO_ATTACK = {"name": "none", "gamma": 0.0, "adversary": {"_target_": "arae.attacks.NoAttack"}}
 
 
@@ -98,9 +116,9 @@ def for_attack(attack: str, overrides: list[str]) -> list[str]:
     return chosen
 
 
-def compose_config(attack: str, overrides: list[str]) -> DictConfig:
+def compose_config(attack: str, overrides: list[str], precision: str = "float32") -> DictConfig:
     register_resolvers()
-    overrides = for_attack(attack, overrides)
+    overrides = [*PRECISIONS[precision], *for_attack(attack, overrides)]
     from_file = (REPO / "conf" / "attack" / f"{attack}.yaml").exists()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=[f"attack={attack if from_file else 'linf'}", *BENCH_OVERRIDES, *overrides])
@@ -131,13 +149,22 @@ def timed(fn, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def matmul_gflops(device: torch.device, n: int | None = None, reps: int = 3) -> float:
-    """Measured float32 matmul throughput (GFLOP/s) of a large square product at full float32 precision,
-    whatever `matmul_precision` the run uses: the practical peak for the exact arithmetic."""
+def bf16_available(device: torch.device) -> bool:
+    """Whether bfloat16 matmuls are native here (GPUs: compute capability 8.0 or newer)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return cpu_has_fast_bf16()
+
+
+def matmul_gflops(device: torch.device, n: int | None = None, reps: int = 3, dtype: torch.dtype = torch.float32,
+                  matmul_precision: str = "highest") -> float:
+    """Measured matmul throughput (GFLOP/s) of a large square product in `dtype`; for float32 at
+    `matmul_precision` ("highest" = exact float32 whatever the run uses, the practical peak for the exact
+    arithmetic; "high" = TF32 on GPUs)."""
     n = n or MATMUL_SIZE
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     configured = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("highest")
+    torch.set_float32_matmul_precision(matmul_precision)
     try:
         a @ b
         seconds = statistics.median(timed(lambda: a @ b, device) for _ in range(reps))
@@ -189,9 +216,13 @@ def autocast_attack(attack, device: torch.device, dtype: str):
     return run
 
 
-def hand_epoch(net, optimizer, images, attack, gamma: float, batch_size: int, chunk: int) -> None:
+def hand_epoch(net, optimizer, images, attack, gamma: float, batch_size: int, chunk: int,
+               train_dtype: torch.dtype | None = None) -> None:
     """One epoch of the paper's schedule: attack the whole set, then Adam steps over shuffled batches.
-    An attack may return k examples per image (k blocks); the clean batch is then repeated k times."""
+    An attack may return k examples per image (k blocks); the clean batch is then repeated k times.
+    `train_dtype` (bfloat16 for bf16-mixed) runs the training step's forward under autocast."""
+    from contextlib import nullcontext
+
     blocks = []
     for c in images.split(chunk):
         out = attack(net, c).detach()
@@ -200,10 +231,12 @@ def hand_epoch(net, optimizer, images, attack, gamma: float, batch_size: int, ch
     k = adversarial.shape[0]
     for index in torch.randperm(len(images), device=images.device).split(batch_size):
         x, x_adv = images[index], adversarial[:, index].flatten(0, 1)
-        z_adv = net.encode(x_adv)
-        loss = (x.repeat(k, 1, 1, 1) - net.decode(z_adv)).pow(2).flatten(1).mean(1).mean()
-        if gamma:
-            loss = loss + gamma * (z_adv - net.encode(x).repeat(k, 1)).pow(2).flatten(1).mean(1).mean()
+        cast = nullcontext() if train_dtype is None else torch.autocast(images.device.type, dtype=train_dtype)
+        with cast:
+            z_adv = net.encode(x_adv)
+            loss = (x.repeat(k, 1, 1, 1) - net.decode(z_adv)).float().pow(2).flatten(1).mean(1).mean()
+            if gamma:
+                loss = loss + gamma * (z_adv - net.encode(x).repeat(k, 1)).float().pow(2).flatten(1).mean(1).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -229,11 +262,15 @@ def trainer_for(cfg: DictConfig, root: str, callbacks=()):
     )
 
 
-def framework_epoch(cfg: DictConfig, module, datamodule, root: str) -> float:
-    """One epoch of trainer.fit, timed by the same EpochTimer callback that train.py uses."""
+def framework_epoch(cfg: DictConfig, module, datamodule, root: str) -> tuple[float, float]:
+    """One epoch of trainer.fit, timed by the same EpochTimer callback that train.py uses, and the seconds
+    of saving that trainer's checkpoint (what the checkpoint callback writes every few epochs)."""
     timer = EpochTimer()
-    trainer_for(cfg, root, [timer]).fit(module, datamodule=datamodule)
-    return timer.seconds[0]
+    trainer = trainer_for(cfg, root, [timer])
+    trainer.fit(module, datamodule=datamodule)
+    start = time.perf_counter()
+    trainer.save_checkpoint(str(Path(root) / "bench.ckpt"))
+    return timer.seconds[0], time.perf_counter() - start
 
 
 def framework_eval(cfg: DictConfig, module, datamodule, root: str) -> float:
@@ -262,13 +299,15 @@ class MatmulFlops(TorchDispatchMode):
         return out
 
 
-def epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk, sample: int = 64) -> float:
+def epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk, sample: int = 64,
+                train_dtype: torch.dtype | None = None) -> float:
     """Counted FLOPs (matmul-class ops, forward and backward) of one epoch over `images`, scaled up
     from an epoch over `sample` of them (the cost is linear in the number of images)."""
     net = copy.deepcopy(net)
     sub = images[:sample]
     with MatmulFlops() as counter:
-        hand_epoch(net, optimizer_factory(net.parameters()), sub, attack, gamma, min(batch_size, sample), min(chunk, sample))
+        hand_epoch(net, optimizer_factory(net.parameters()), sub, attack, gamma, min(batch_size, sample),
+                   min(chunk, sample), train_dtype)
     return counter.total * len(images) / len(sub)
 
 
@@ -277,8 +316,18 @@ def subset_size(n: int, seconds: float, max_seconds: float, batch_size: int) -> 
     return n if seconds <= max_seconds else min(n, max(batch_size, int(n * max_seconds / seconds)))
 
 
-def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
-    cfg = compose_config(name, args.overrides)
+def train_dtype(cfg: DictConfig) -> torch.dtype | None:
+    """The autocast dtype of the training step under the configured trainer.precision (None: float32)."""
+    precision = str(cfg.trainer.get("precision") or "32")
+    return {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+
+
+def throughputs(device: torch.device, bf16: bool) -> tuple[float, float | None]:
+    return matmul_gflops(device), matmul_gflops(device, dtype=torch.bfloat16) if bf16 else None
+
+
+def bench_attack(name: str, args, root: str, device: torch.device, precision: str = "float32") -> dict:
+    cfg = compose_config(name, args.overrides, precision)
     torch.set_float32_matmul_precision(cfg.matmul_precision)  # as train.py does; the hand loop shares it
     set_threads(cfg.num_threads)
     source = instantiate(cfg.dataset.source)
@@ -295,14 +344,17 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
     optimizer_factory = instantiate(cfg.optimizer)
     optimizer = optimizer_factory(net.parameters())
     images = datamodule.train_set().to(device)
+    cast = train_dtype(cfg)
+    bf16 = bf16_available(device)
 
-    flops = epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk)
-    throughput = [matmul_gflops(device)]
+    flops = epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk, train_dtype=cast)
+    first, first_bf16 = throughputs(device, bf16)
+    throughput, throughput_bf16 = [first], [first_bf16]
     # The warm-up: at most one batch, fewer for costly attacks (guessed from the FLOPs); it also gives the
     # first measure of the epoch time, from which the timed subset is chosen.
     guess = 3.0 * flops / (throughput[0] * 1e9)
     n = max(32, min(n_full, batch_size, subset_size(n_full, guess, args.max_epoch_seconds / 2, 1)))
-    framework, hand = [], []
+    framework, hand, checkpoint = [], [], []
     for i in range(args.repeats + 1):  # interleaved; i == 0 is the warm-up
         if i == 1:
             n = subset_size(n_full, max(framework[0], hand[0]), args.max_epoch_seconds, min(64, batch_size))
@@ -310,14 +362,22 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
         # set as a calibration split would.
         datamodule.calibration_split((n_full - n) / n_full, seed=0)
         subset = datamodule.train_set().to(device)
-        framework.append(framework_epoch(cfg, module, datamodule, root) * n_full / n)
-        hand.append(timed(lambda: hand_epoch(net, optimizer, subset, attack, gamma, batch_size, chunk), device) * n_full / n)
-        throughput.append(matmul_gflops(device))
-        print(f"  {name}: repeat {i}{' (warm-up)' if i == 0 else ''} on {n} images: framework {framework[-1]:.3f} s, "
+        epoch_s, checkpoint_s = framework_epoch(cfg, module, datamodule, root)
+        framework.append(epoch_s * n_full / n)
+        checkpoint.append(checkpoint_s)
+        hand.append(timed(lambda: hand_epoch(net, optimizer, subset, attack, gamma, batch_size, chunk, cast), device)
+                    * n_full / n)
+        fp32, fp16 = throughputs(device, bf16)
+        throughput.append(fp32)
+        throughput_bf16.append(fp16)
+        print(f"  {name} ({precision}): repeat {i}{' (warm-up)' if i == 0 else ''} on {n} images: framework {framework[-1]:.3f} s, "
               f"hand {hand[-1]:.3f} s per full epoch", flush=True)
     gflops = statistics.median(throughput)
+    gflops_bf16 = statistics.median(throughput_bf16) if bf16 else None
     row = {
         "attack": name,
+        "precision": precision,
+        "precision_overrides": PRECISIONS[precision],
         "config": OmegaConf.to_container(cfg.attack, resolve=True),
         "hand_attack": hand_kind,
         "images": n_full,
@@ -326,8 +386,11 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
         "framework_s": statistics.median(framework[1:]),
         "hand_s": statistics.median(hand[1:]),
         "floor_s": flops / (gflops * 1e9),
+        "floor_bf16_s": flops / (gflops_bf16 * 1e9) if gflops_bf16 else None,
         "epoch_gflop": flops / 1e9,
         "matmul_gflops": gflops,
+        "matmul_gflops_bf16": gflops_bf16,
+        "checkpoint_s": statistics.median(checkpoint[1:]),
         "framework_repeats_s": framework,
         "hand_repeats_s": hand,
     }
@@ -337,7 +400,30 @@ def bench_attack(name: str, args, root: str, device: torch.device) -> dict:
     row["framework_over_floor_best"] = min(framework[1:]) / row["floor_s"]
     row["framework_over_floor"] = row["framework_s"] / row["floor_s"]
     row["hand_over_floor"] = row["hand_s"] / row["floor_s"]
+    # The floor of the row's own arithmetic: bfloat16 throughput for the fast setting.
+    own_floor = row["floor_bf16_s"] if precision == "fast" and row["floor_bf16_s"] else row["floor_s"]
+    row["framework_over_own_floor"] = row["framework_s"] / own_floor
     return row
+
+
+def cadence(cfg: DictConfig, epochs: int) -> dict:
+    """How many evaluations and checkpoint saves a run of `epochs` epochs makes at the configured cadence
+    (train.py's EvaluationSchedule; the checkpoint every callbacks.checkpoint.every_n_epochs and after the
+    last epoch, as conf/train.yaml sets it even where the bench turns it off)."""
+    schedule = EvaluationSchedule(epochs, int(cfg.last_k), int(cfg.eval_every_n_epochs))
+    every = int(OmegaConf.load(REPO / "conf" / "train.yaml").callbacks.checkpoint.every_n_epochs)
+    saves = epochs // every + (epochs % every != 0)
+    return {"epochs": epochs, "evaluations": sum(schedule.due(e) for e in range(1, epochs + 1)),
+            "checkpoints": saves, "eval_every_n_epochs": int(cfg.eval_every_n_epochs), "last_k": int(cfg.last_k),
+            "checkpoint_every_n_epochs": every}
+
+
+def whole_run(row: dict, evaluation: dict, plan: dict) -> dict:
+    """Seconds per epoch of a whole run of plan["epochs"] epochs from the measured parts, and its ratio
+    to the training-only seconds per epoch (the goal: <= 1.10)."""
+    extra = plan["evaluations"] * evaluation["framework_s"] + plan["checkpoints"] * row["checkpoint_s"]
+    whole = row["framework_s"] + extra / plan["epochs"]
+    return {"whole_s": whole, "whole_over_train": whole / row["framework_s"]}
 
 
 def bench_eval(args, root: str, device: torch.device) -> dict:
@@ -367,26 +453,37 @@ def bench_eval(args, root: str, device: torch.device) -> dict:
 
 
 # -- report -------------------------------------------------------------------------------------------
-def table(rows: list[dict], evaluation: dict | None) -> str:
-    head = (f"{'attack':<13}{'framework s':>12}{'hand s':>10}{'floor s':>10}{'fw/hand':>9}{'fw/floor':>10}"
-            f"{'hand/floor':>11}{'best fw/hand':>14}{'best fw/floor':>15}  note")
+def _cell(value, width: int, digits: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
+def table(rows: list[dict], evaluation: dict | None, skipped: str | None = None) -> str:
+    head = (f"{'attack':<13}{'precision':<10}{'framework s':>12}{'hand s':>10}{'floor s':>10}{'bf16 floor s':>13}"
+            f"{'fw/hand':>9}{'fw/floor':>10}{'hand/floor':>11}{'best fw/hand':>14}{'best fw/floor':>15}"
+            f"{'whole s':>10}{'whole/train':>12}  note")
     lines = [head, "-" * len(head)]
     for r in rows:
         note = f"hand loop: {r['hand_attack']}"
+        if r["precision"] == "fast":
+            note += f"; fw/own floor {r['framework_over_own_floor']:.2f}"
         if r["extrapolated"]:
             note += f"; timed on {r['timed_images']} of {r['images']} images, extrapolated"
         lines.append(
-            f"{r['attack']:<13}{r['framework_s']:>12.3f}{r['hand_s']:>10.3f}{r['floor_s']:>10.3f}"
+            f"{r['attack']:<13}{r['precision']:<10}{r['framework_s']:>12.3f}{r['hand_s']:>10.3f}{r['floor_s']:>10.3f}"
+            f"{_cell(r['floor_bf16_s'], 13, 3)}"
             f"{r['framework_over_hand']:>9.2f}{r['framework_over_floor']:>10.2f}{r['hand_over_floor']:>11.2f}"
-            f"{r['framework_over_hand_best']:>14.2f}{r['framework_over_floor_best']:>15.2f}  {note}"
+            f"{r['framework_over_hand_best']:>14.2f}{r['framework_over_floor_best']:>15.2f}"
+            f"{_cell(r.get('whole_s'), 10, 3)}{_cell(r.get('whole_over_train'), 12, 3)}  {note}"
         )
     if evaluation:
         lines.append(
-            f"{'eval':<13}{evaluation['framework_s']:>12.3f}{evaluation['hand_s']:>10.3f}{'-':>10}"
+            f"{'eval':<13}{'float32':<10}{evaluation['framework_s']:>12.3f}{evaluation['hand_s']:>10.3f}{'-':>10}{'-':>13}"
             f"{evaluation['framework_s'] / evaluation['hand_s']:>9.2f}{'-':>10}{'-':>11}"
-            f"{min(evaluation['framework_repeats_s'][1:]) / min(evaluation['hand_repeats_s'][1:]):>14.2f}{'-':>15}  "
-            f"one pass over {evaluation['images']} test images, batch {evaluation['eval_batch_size']}"
+            f"{min(evaluation['framework_repeats_s'][1:]) / min(evaluation['hand_repeats_s'][1:]):>14.2f}{'-':>15}"
+            f"{'-':>10}{'-':>12}  one pass over {evaluation['images']} test images, batch {evaluation['eval_batch_size']}"
         )
+    if skipped:
+        lines.append(f"note: {skipped}")
     return "\n".join(lines)
 
 
@@ -430,7 +527,14 @@ def parse_args(argv=None):
                         help="time a subset of the images when an epoch would take longer (extrapolated)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (num_threads); 1 by default: steadiest on a shared machine; 0 = PyTorch's default")
-    parser.add_argument("--no-eval", action="store_true", help="skip the evaluation pass")
+    parser.add_argument("--no-eval", action="store_true", help="skip the evaluation pass (and the whole-run column)")
+    parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=list(PRECISIONS),
+                        help="float32 (every row) and fast (precision=fast: bf16 attack + bf16-mixed training, "
+                             "the --fast-attacks rows); default both")
+    parser.add_argument("--fast-attacks", nargs="+", default=FAST_ATTACKS,
+                        help=f"rows also measured with precision=fast (default: {' '.join(FAST_ATTACKS)})")
+    parser.add_argument("--whole-epochs", type=int, default=None,
+                        help="epochs of the whole run in the whole-run column (default: the data set's paper budget)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the results JSON")
     parser.add_argument("--overrides", nargs="*", default=[],
                         help="Hydra overrides for every row; NAME:key=value for attack NAME's row only")
@@ -451,15 +555,29 @@ def main(argv=None) -> dict:
     data = "mnist" if real_data_available(probe) else "bench_synthetic"
     device = torch.device("cuda" if probe.trainer.accelerator == "gpu" else "cpu")
     names = args.attacks or attack_names()
+    skipped = None
+    fast = "fast" in args.precisions and any(n in args.fast_attacks for n in names)
+    if fast and not bf16_available(device):
+        skipped, fast = BF16_SKIPPED, False
+        print(skipped)
     rows = []
     with tempfile.TemporaryDirectory(prefix="arae-bench-") as root:
         for name in names:
-            rows.append(bench_attack(name, args, root, device))
+            if "float32" in args.precisions:
+                rows.append(bench_attack(name, args, root, device, "float32"))
+            if fast and name in args.fast_attacks:
+                rows.append(bench_attack(name, args, root, device, "fast"))
         evaluation = None if args.no_eval else bench_eval(args, root, device)
-    report = table(rows, evaluation)
+    plan = cadence(probe, args.whole_epochs or int(probe.dataset.paper_epochs))
+    if evaluation:
+        for row in rows:
+            row.update(whole_run(row, evaluation, plan))
+    report = table(rows, evaluation, skipped)
     print(f"\nseconds per training epoch, {data} class {probe.normal_class}, batch {probe.dataset.batch_size}, "
           f"median of {args.repeats} after a warm-up (best: ratio of the fastest repeats); "
-          f"floor = counted matmul FLOPs / measured float32 matmul throughput; load average {os.getloadavg()[0]:.1f} "
+          f"floor = counted matmul FLOPs / measured float32 (bf16 floor: bfloat16) matmul throughput; whole = "
+          f"s/epoch of a {plan['epochs']}-epoch run with its {plan['evaluations']} evaluations and "
+          f"{plan['checkpoints']} checkpoints, from the measured parts; load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores, {torch.get_num_threads()} torch threads\n")
     print(report)
     payload = {
@@ -471,6 +589,10 @@ def main(argv=None) -> dict:
         "repeats": args.repeats,
         "rows": rows,
         "eval": evaluation,
+        "precisions": args.precisions,
+        "bf16_native": bf16_available(device),
+        "bf16_skipped": skipped,
+        "whole_run": plan,
         "table": report,
         "bench_seconds": time.perf_counter() - started,
     }

@@ -108,13 +108,31 @@ def test_benchmark_runs_on_tiny_data_and_writes_its_table(fake_root, tmp_path, m
     monkeypatch.setattr(bench, "MATMUL_SIZE", 256)
     payload = bench.main(["--attacks", "none", "linf", "--repeats", "1", "--out", str(tmp_path),
                           "--overrides", "linf:attack.adversary.steps=2", "protocol.eval_batch_size=7"])
-    assert [r["attack"] for r in payload["rows"]] == ["none", "linf"]
+    rows = [(r["attack"], r["precision"]) for r in payload["rows"]]
+    fast = bench.bf16_available(torch.device("cpu"))
+    assert rows == ([("none", "float32"), ("none", "fast"), ("linf", "float32"), ("linf", "fast")] if fast
+                    else [("none", "float32"), ("linf", "float32")])
+    assert payload["bf16_skipped"] is (None if fast else bench.BF16_SKIPPED)
     for row in payload["rows"]:
         assert row["framework_s"] > 0 and row["hand_s"] > 0 and row["floor_s"] > 0
         assert len(row["framework_repeats_s"]) == 2  # warm-up + 1
-    none, linf = payload["rows"]
+        assert row["whole_s"] > row["framework_s"] and row["whole_over_train"] > 1  # evaluations cost time
+        assert (row["floor_bf16_s"] > 0) if fast else row["floor_bf16_s"] is None
+    none, linf = payload["rows"][0], [r for r in payload["rows"] if r["attack"] == "linf"][0]
     assert linf["epoch_gflop"] > none["epoch_gflop"]  # two attack steps cost FLOPs
     assert payload["eval"]["images"] == 120 and payload["data"] == "mnist"
+    plan = payload["whole_run"]  # MNIST's paper budget at the default cadence: 50 + 1550 / 10, 160 saves
+    assert (plan["epochs"], plan["evaluations"], plan["checkpoints"]) == (1600, 205, 160)
     (written,) = Path(tmp_path).glob("*.json")
-    assert json.loads(written.read_text())["rows"][1]["hand_attack"] == "hand-written"
+    assert json.loads(written.read_text())["rows"][-1]["hand_attack"].startswith("hand-written")
     assert "fw/hand" in capsys.readouterr().out
+
+
+def test_benchmark_skips_bf16_rows_where_the_cpu_has_no_bf16(fake_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ARAE_DATA_DIR", str(fake_root))
+    monkeypatch.setattr(bench, "MATMUL_SIZE", 64)
+    monkeypatch.setattr(bench, "cpu_has_fast_bf16", lambda: False)
+    payload = bench.main(["--attacks", "none", "--repeats", "1", "--out", str(tmp_path), "--no-eval"])
+    assert [r["precision"] for r in payload["rows"]] == ["float32"]
+    assert payload["bf16_skipped"] == bench.BF16_SKIPPED and payload["rows"][0]["floor_bf16_s"] is None
+    assert "bf16 rows skipped" in capsys.readouterr().out
