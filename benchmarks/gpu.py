@@ -6,9 +6,9 @@
    (a failure to compile is recorded, not raised), with the achieved TFLOP/s (counted FLOPs, bench.py's
    counting) against the measured peak of that precision;
 3. a Table-6 slice (MNIST, --classes, --variants, the paper's budget unless --epochs) through
-   `python train.py -m +experiment=table6 ... trainer=gpu` subprocesses, one job at a time; with
-   --ensemble also through hydra/launcher=ensemble where conf/hydra/launcher/ensemble.yaml exists
-   (jobs that share an attack trained in one process as stacked members): seconds per epoch, achieved
+   `python train.py -m +experiment=table6 ... trainer=gpu` subprocesses, one job at a time, and again
+   through hydra/launcher=ensemble (jobs that share an attack trained in one process as stacked members;
+   --no-ensemble skips it): seconds per epoch, achieved
    TFLOP/s and AUROC per member (each job's results.json), and the projected wall time of every run of
    Table 6 (conf/experiment/table6*.yaml): paper epochs x s/epoch per member / members in flight.
 
@@ -16,7 +16,7 @@ It writes benchmarks/results/gpu_<date_time>.json (--out). Without a CUDA device
 a tiny CPU run (few images, 2 PGD steps, 1 epoch) of the same code paths writing the same keys, "dry": true.
 
     python benchmarks/gpu.py                                  # on the GPU machine
-    python benchmarks/gpu.py --classes 8 --epochs 100 --ensemble
+    python benchmarks/gpu.py --classes 8 --epochs 100 --no-ensemble
     python benchmarks/gpu.py --dry                            # anywhere, under a minute on one core
 
 No network is used: data must be under ARAE_DATA_DIR (downloads are turned off), W&B is disabled.
@@ -198,8 +198,9 @@ def sweep_command(args, sweep_dir: Path, data_root: Path, launcher: str | None) 
         command.append(f"trainer.max_epochs={args.epochs}")
     if args.dry:
         command += [f"trainer.max_epochs={DRY['epochs']}", f"dataset.pgd_steps={DRY['steps']}",
-                    f"dataset.batch_size={DRY['batch_size']}", f"+trainer.limit_train_batches={DRY['batches']}",
-                    f"num_threads={args.threads}"]
+                    f"dataset.batch_size={DRY['batch_size']}", f"num_threads={args.threads}"]
+        if launcher != "ensemble":  # the ensemble trains whole epochs only (it refuses limit_train_batches)
+            command.append(f"+trainer.limit_train_batches={DRY['batches']}")
     else:
         command.append("trainer=gpu")
     if launcher:
@@ -229,7 +230,7 @@ def run_sweep(label: str, args, runs_dir: Path, data_root: Path, gflop: dict, pe
         variant = next((v for v in args.variants if variant_attack(v) == attack), attack)
         spe, epochs = results.get("seconds_per_epoch"), results.get("epochs") or 0
         images = results.get("n_train") or 0
-        if args.dry and images:
+        if args.dry and images and launcher != "ensemble":
             images = min(images, DRY["batches"] * DRY["batch_size"])
         epoch_gflop = gflop.get(variant, 0.0) * images
         members.append({
@@ -276,8 +277,8 @@ def parse_args(argv=None):
     parser.add_argument("--variants", nargs="+", default=VARIANTS, help="variants of the slice (conf/variant/)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs per slice job (default: the paper's budget, conf/budget/paper.yaml)")
-    parser.add_argument("--ensemble", action="store_true",
-                        help="also run the slice through hydra/launcher=ensemble, if conf/hydra/launcher/ensemble.yaml exists")
+    parser.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the slice through hydra/launcher=ensemble (default; --no-ensemble: only separate jobs)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the Table-6 slice (peaks and epochs only)")
     parser.add_argument("--repeats", type=int, default=None, help="timed epochs per setting after a warm-up (default 2, dry 1)")
     parser.add_argument("--images", type=int, default=None, help="time an epoch on this many images, extrapolated (default all; dry 64)")

@@ -23,7 +23,7 @@ def run_gpu(args, data_root, cwd, timeout=120):
 def test_dry_run_writes_the_gpu_json(fake_root, tmp_path):
     out = tmp_path / "out"
     proc = run_gpu(["--dry", "--out", str(out), "--runs-dir", str(tmp_path / "runs"), "--classes", "8",
-                    "--variants", "dae", "arae", "--ensemble"], fake_root, tmp_path)
+                    "--variants", "dae", "arae"], fake_root, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (path,) = out.glob("gpu_*.json")
     result = json.loads(path.read_text())
@@ -43,12 +43,18 @@ def test_dry_run_writes_the_gpu_json(fake_root, tmp_path):
         assert member["status"] == "completed" and member["epochs"] == 1
         assert member["seconds_per_epoch"] > 0 and member["tflops"] > 0 and 0 <= member["auroc"] <= 1
     ensemble = result["sweeps"]["ensemble"]
-    if not (REPO / "conf" / "hydra" / "launcher" / "ensemble.yaml").exists():
-        assert "ensemble.yaml" in ensemble["skipped"]
+    assert ensemble["returncode"] == 0 and ensemble["members_in_flight"] == 1
+    assert sorted(m["variant"] for m in ensemble["members"]) == ["arae", "dae"]
+    assert all(m["status"] == "completed" and 0 <= m["auroc"] <= 1 for m in ensemble["members"])
+    assert table6_projection_ok(result["table6"]["projections"]["ensemble"])
     table6 = result["table6"]
     assert table6["runs"] == sum(table6["runs_by_variant"].values()) and table6["paper_epochs"] == 1600
     projection = table6["projections"]["basic"]
     assert projection["projected_hours"]["training"] > 0 and projection["variants_not_measured"] == ["arae_a", "arae_r"]
+
+
+def table6_projection_ok(projection) -> bool:
+    return projection["projected_hours"]["training"] > 0
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="refuses only where there is no CUDA device")
