@@ -232,7 +232,8 @@ class Ensemble:
 
 
 def _line(epoch: int, member: Member, metrics: dict[str, Any]) -> str:
-    shown = " ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k.startswith(("train/loss", "val/auroc")))
+    shown = "  ".join(f"{k.split('/', 1)[1]} {v:.4g}" for k, v in metrics.items()
+                      if k.startswith(("train/loss", "val/auroc", "val/fpr")))
     return f"{member.name}: epoch {epoch}/{member.max_epochs}  {shown}"
 
 
@@ -266,7 +267,7 @@ def train_members(members: Sequence[Member], stop=None) -> list[dict[str, Any] |
             if every and (member.epoch % every == 0 or member.epoch >= member.max_epochs):
                 net = ensemble.member_net(i)
                 member.save_checkpoint(ensemble.net.member_state(i), ensemble.optimizer.member_state(i), net)
-            log.info(_line(member.epoch, member, metrics) + f"  {seconds:.1f} s for {sum(active)} members")
+            member.log(_line(member.epoch, member, metrics) + f"  {seconds:.1f} s for {sum(active)} members")
         if stop is not None and stop.requested:
             for i, member in enumerate(members):
                 if member.active:

@@ -5,6 +5,7 @@ its evaluation history, its log rows, its checkpoint and its results.json."""
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ class Member:
     cfg: DictConfig  # resolved: it no longer needs the Hydra config of its job
     output_dir: Path
     resume: ResumePoint | None
+    log_file: str = "train.log"  # Hydra's <job name>.log in the job's folder
     parts: JobParts = field(init=False)
     random_state: dict[str, torch.Tensor] = field(init=False)
     started: float = field(default_factory=time.perf_counter)
@@ -110,6 +112,13 @@ class Member:
         return state, saved["optimizer"]
 
     # -- outputs ----------------------------------------------------------------------------------
+    def log(self, line: str) -> None:
+        """One line to the console and to the member's own <job name>.log, as its separate job's."""
+        logging.getLogger("arae").info(line)
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(self.output_dir / self.log_file, "a") as handle:
+            handle.write(f"[{stamp}][arae][INFO] - {line}\n")
+
     def write_logs(self, final: dict[str, float] | None = None) -> None:
         """The member's loggers (CSV, W&B offline, ...) get what a separate job logs, row by row."""
         nodes = [n for n in (self.cfg.logger or {}).values() if n is not None]

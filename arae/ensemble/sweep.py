@@ -42,18 +42,21 @@ class Prepared:
     output_dir: Path
     done: dict[str, Any] | None = None
     resume: ResumePoint | None = None
+    log_file: str = "train.log"
 
 
 def _prepare(task_cfg: DictConfig) -> Prepared:
     """The task function run under Hydra's run_job for every job: it trains nothing."""
-    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    hydra = HydraConfig.get()
+    output_dir, log_file = Path(hydra.runtime.output_dir), f"{hydra.job.name}.log"
     OmegaConf.resolve(task_cfg)  # while this job's Hydra config is current: ${hydra:...} becomes its folder
     if not task_cfg.get("skip_completed"):
-        return Prepared(task_cfg, output_dir)
+        return Prepared(task_cfg, output_dir, log_file=log_file)
     done = completed_results(output_dir, task_cfg)
     if done is not None:
-        return Prepared(task_cfg, output_dir, done=done)
-    return Prepared(task_cfg, output_dir, resume=prepare_attempt(output_dir, task_cfg, (LIGHTNING, ENSEMBLE)))
+        return Prepared(task_cfg, output_dir, done=done, log_file=log_file)
+    resume = prepare_attempt(output_dir, task_cfg, (LIGHTNING, ENSEMBLE))
+    return Prepared(task_cfg, output_dir, resume=resume, log_file=log_file)
 
 
 def group_key(cfg: DictConfig) -> str:
@@ -145,7 +148,7 @@ class EnsembleSweep:
         members, slots = [], []
         for i in chunk:
             job = prepared[i]
-            member = Member(job.cfg, job.output_dir, job.resume)
+            member = Member(job.cfg, job.output_dir, job.resume, job.log_file)
             try:
                 member.build()
             except Exception as err:
