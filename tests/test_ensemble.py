@@ -176,3 +176,12 @@ def test_member_streams_draw_what_each_separate_run_draws():
     with member_streams(streams, 4, [3, 0]):
         drawn = sample(x, start).view(2, 4, 2)
     assert torch.equal(drawn[0, :3], alone[0]) and (drawn[0, 3:] == 0).all() and (drawn[1] == 0).all()
+
+
+def test_members_keep_the_evaluation_and_checkpoint_cadence(fake_root, tmp_path):
+    together = sweep(tmp_path, fake_root, "together", ["crafting=batch", "hydra/launcher=ensemble", "trainer.max_epochs=5",
+                                                       "last_k=2", "eval_every_n_epochs=2"])
+    for folder, member in together.items():
+        assert member["val_auroc_epochs"] == [2, 4, 5] and member["auroc_last_k"]["k"] == 2
+        checkpoint = torch.load(tmp_path / "together" / folder / "checkpoints" / "last.ckpt", weights_only=True)
+        assert checkpoint["epoch"] == 4  # after the last epoch (index 4), whatever the cadence
