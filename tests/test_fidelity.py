@@ -163,3 +163,18 @@ def test_precision_labels_name_the_attack_and_the_training_precision():
     assert fidelity.precision_label(None, "32-true") == ""
     assert fidelity.precision_label("bfloat16", "32-true") == "bfloat16 attack"
     assert fidelity.precision_label("bfloat16", "bf16-mixed") == "bfloat16 attack, bf16-mixed training"
+
+
+def test_the_verdict_says_whether_bf16_stays_within_float32s_seed_spread():
+    def runs(autocast, curves):
+        config = {"crafting": {"_target_": BATCH, "autocast": autocast}, "attack": {"adversary": {"steps": 10}}}
+        factors = fidelity.factors(config, "ARAE")
+        return [fidelity.Run("ARAE", factors, "8", seed, tuple(range(1, 61)), tuple(c), None)
+                for seed, c in enumerate(curves)]
+
+    float32 = runs(None, [[0.80] * 60, [0.90] * 60])
+    bf16 = runs("bfloat16", [[0.84] * 60, [0.86] * 60])
+    grouped = fidelity.series_of([*float32, *bf16])
+    (line,) = [l for l in fidelity.precision_lines(grouped) if l.startswith("- ")]
+    assert "bfloat16 attack against float32 (2 paired seeds, 60 epochs)" in line
+    assert "100 % of epochs; last-50: yes" in line

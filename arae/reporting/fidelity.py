@@ -397,6 +397,26 @@ def mean_abs_gap(run: Run, other: Run | None, budget: int) -> float | None:
     return statistics.fmean(gaps) if gaps else None
 
 
+def precision_lines(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
+    """Whether each bf16 series stays within the seed spread of its float32 twin (the series one setting
+    apart, precision, that runs in float32): the test for recommending the fast setting."""
+    lines = []
+    for (normal_class, series), runs in grouped.items():
+        label = dict(runs[0].factors).get("precision")
+        if not label:
+            continue
+        twin = next((other for (c, _), other in grouped.items() if c == normal_class
+                     and one_factor_apart(runs[0], other[0]) == "precision" and not dict(other[0].factors)["precision"]), None)
+        if twin is None:
+            continue
+        budget = min(common_budget(runs), common_budget(twin))
+        d_last, n = paired(runs, twin, lambda r: r.last_mean(budget))
+        lines.append(f"- Class {normal_class}, {label} against float32 ({n} paired seeds, {budget} epochs): last-{LAST_K} "
+                     f"difference {d_last.text(signed=True) if d_last else '–'} points; within float32's seed spread: "
+                     f"{within_spread(runs, twin, budget)}.")
+    return ["### Precision", "", *lines, ""] if lines else []
+
+
 def verdict_lines(verdicts: list[Verdict]) -> list[str]:
     lines = []
     for v in verdicts:
@@ -437,6 +457,7 @@ def write_report(runs: list[Run], out: Path, source: Path) -> Path:
         "## Verdict",
         "",
         *verdict_lines(verdicts),
+        *precision_lines(grouped),
         "## Per class and series",
         "",
         *main_table(grouped),
