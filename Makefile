@@ -155,13 +155,13 @@ figures: $(STAMP) ## train DAE, ARAE (FIGURES_CLASSES) and ARAE-A (FIGURES_CLASS
 bench: $(STAMP) ## seconds per epoch: framework vs hand loop vs compute floor, float32 and fast (bf16) rows, whole run (< 10 min)
 	$(PY) benchmarks/bench.py $(ARGS)
 
-bench-gpu: $(STAMP) ## on a CUDA machine: peak matmul TFLOP/s, one ARAE epoch fp32/TF32/bf16 (+compile), a Table-6 slice, projected Table 6 wall time; ARGS='--dry' on CPU, '--ensemble'
+bench-gpu: $(STAMP) ## on a CUDA machine: peak matmul TFLOP/s, one ARAE epoch fp32/TF32/bf16 (+compile), a Table-6 slice, projected Table 6 wall time; ARGS='--dry' on CPU, '--no-ensemble'
 	$(PY) benchmarks/gpu.py $(ARGS)
 
 bench-fast-arae: $(STAMP) ## test AUROC of fast ARAE (linf_fast) vs 40-step linf at equal training time, MNIST 2 and 8
 	$(PY) benchmarks/fast_arae.py $(ARGS)
 
-bench-ensemble: $(STAMP) ## seconds per epoch per detector: 10 separate jobs vs one ensemble of 10 (DAE, ARAE); ARGS= for options
+bench-ensemble: $(STAMP) ## seconds per epoch per detector: a separate job vs one ensemble of 10 (DAE, ARAE); ARGS= for options
 	$(PY) benchmarks/ensemble.py $(ARGS)
 
 clean: ## remove caches and run outputs of single runs (multirun_outputs/ is kept)

@@ -14,6 +14,7 @@ batch: its parameters and moments do not move.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -181,17 +182,16 @@ class Ensemble:
         context = torch.autocast(self.device.type, dtype=self.autocast) if self.autocast else nullcontext()
         with context:
             terms = self.loss.per_example(self.net, x, x_adv)
-        mask = torch.zeros(self.k, b, device=self.device)
-        for i, n in enumerate(rows):
-            mask[i, :n] = 1.0
+        real = torch.tensor(rows, device=self.device)
+        mask = (torch.arange(b, device=self.device) < real.unsqueeze(1)).float()  # (K, b): 1 for a member's real rows
         made = copies(x, x_adv)
-        n = torch.tensor([max(r, 1) * made for r in rows], device=self.device, dtype=torch.float32)
+        n = real.clamp(min=1).float() * made
         means = {name: (t.float().view(made, self.k, b) * mask).sum(dim=(0, 2)) / n for name, t in terms.items()}
         combined = self.loss.combine(means)  # per member: (K,) each
         self.optimizer.zero_grad()
         combined["loss"].sum().backward()
         self.optimizer.step([r > 0 for r in rows])
-        weight = torch.tensor(rows, device=self.device, dtype=torch.float32)
+        weight = real.float()
         latent = combined.get("loss_latent", torch.zeros_like(combined["loss"]))
         sums += torch.stack([combined["loss"], combined["loss_rec"], latent], dim=1).detach() * weight.unsqueeze(1)
 
@@ -253,7 +253,7 @@ def train_members(members: Sequence[Member], stop=None) -> list[dict[str, Any] |
                 continue
             means = member.train_means
             metrics = {f"train/{k}": v for k, v in means.items() if k != "loss_latent" or ensemble.loss.gamma != 0}
-            if not all(map(_finite, means.values())):
+            if not all(map(math.isfinite, means.values())):
                 member.error = (f"TrainingDiverged: the training loss became nan or inf in epoch {member.epoch}; "
                                 "lower optimizer.lr (or attack.gamma, or the attack's step size) and run again")
                 continue
@@ -288,7 +288,3 @@ def train_members(members: Sequence[Member], stop=None) -> list[dict[str, Any] |
         test = {k: float(torch.tensor(v, dtype=torch.float32)) for k, v in test.items()}  # as Lightning logs them
         results.append(member.complete(net, test))
     return results
-
-
-def _finite(value: float) -> bool:
-    return value == value and value not in (float("inf"), float("-inf"))

@@ -22,11 +22,14 @@ from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from arae.ensemble.engine import train_members
+from arae.ensemble.member import Member
 from arae.errors import ConfigError
 from arae.pipeline import user_error
 from arae.results import RESULTS_FILE, write_json_atomic
 from arae.resume import ENSEMBLE, LIGHTNING, ResumePoint, completed_results, prepare_attempt
 from arae.task import JobFailed, print_summary, validation_objective
+from arae.training.interruption import EXIT_INTERRUPTED, StopRequest
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +99,6 @@ class EnsembleSweep:
         return sweep_config
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        from arae.ensemble.engine import train_members
-        from arae.ensemble.member import Member
-        from arae.training.interruption import EXIT_INTERRUPTED, StopRequest
-
         setup_globals()
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
@@ -137,14 +136,14 @@ class EnsembleSweep:
             for indices in groups.values():
                 for start in range(0, len(indices), self.max_members):
                     chunk = indices[start:start + self.max_members]
-                    self._train(chunk, prepared, returns, stop, Member, train_members)
+                    self._train(chunk, prepared, returns, stop)
                     if stop.requested:
                         log.warning("interrupted: the members' checkpoints are saved; run the same command again "
                                     "to continue")
                         raise SystemExit(EXIT_INTERRUPTED)
         return returns
 
-    def _train(self, chunk, prepared, returns, stop, Member, train_members) -> None:
+    def _train(self, chunk, prepared, returns, stop) -> None:
         members, slots = [], []
         for i in chunk:
             job = prepared[i]
