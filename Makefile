@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow test-cluster test-ray clean report dashboard figures bench bench-gpu bench-fast-arae bench-ensemble fidelity \
+.PHONY: help install train test test-slow test-cluster test-ray clean report dashboard figures bench bench-gpu bench-fast-arae bench-ensemble fidelity recipe-report \
 	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-figure4
 
 help: ## list the targets
@@ -125,6 +125,11 @@ fidelity: $(STAMP) ## fidelity study DAE vs ARAE (MNIST 3, 8; 3 seeds; as ensemb
 	$(PY) train.py -m +experiment=fidelity $(SWEEP) $(or $(ENSEMBLE_SWEEP),$(if $(JOBS),,hydra/launcher=joblib hydra.launcher.n_jobs=$(shell nproc))) || status=1; \
 	$(PY) -m arae.reporting.fidelity $(FIDELITY_DIR) --out docs || status=1; \
 	exit $$status
+
+# The fast-recipe search (docs/recipe.md): for every setting run into studies/recipe (and the fidelity study's
+# series), the wall time until the test AUROC first reaches the paper's ARAE value; MINUTES= the budget.
+recipe-report: $(STAMP) ## time-to-target table of studies/recipe + studies/fidelity -> docs/recipe.md; MINUTES=60 TARGET=
+	$(PY) -m arae.reporting.recipe studies/recipe studies/fidelity --out docs --minutes $(or $(MINUTES),60) $(if $(TARGET),--target $(TARGET))
 
 report: $(STAMP) ## tables of every run under DIR (default multirun_outputs): DIR=... ARGS='--by attack,seed'
 	$(PY) -m arae.report $(or $(DIR),multirun_outputs) $(ARGS)
