@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-slow test-cluster test-ray clean report dashboard figures bench bench-gpu bench-fast-arae bench-ensemble fidelity recipe-report \
+.PHONY: help install train test lint test-slow test-cluster test-ray clean report dashboard figures bench bench-gpu bench-fast-arae bench-ensemble fidelity recipe-report \
 	reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5 reproduce-table6 reproduce-figure4
 
 help: ## list the targets
@@ -32,6 +32,9 @@ train: $(STAMP) ## train ARAE on one MNIST class (quick budget) and print its AU
 
 test: $(STAMP) ## run the default test suite (fast; real-data tests skip when the data is absent)
 	$(PY) -m pytest -q $(ARGS)
+
+lint: $(STAMP) ## ruff: pyflakes, pycodestyle, import order, bugbear (settings in pyproject.toml)
+	$(PY) -m ruff check .
 
 test-slow: $(STAMP) ## run the slow tests only (longer real-data runs)
 	$(PY) -m pytest -q -m slow $(ARGS)

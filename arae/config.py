@@ -21,11 +21,6 @@ def normal_tag(value, n_drawn=None) -> str:
     return f"n{n_drawn}" if n_drawn is not None else f"c{classes_tag(value)}"
 
 
-def first_set(*values):
-    """The first value that is not null: `${first_set:${crafting.autocast},float32}` names a default."""
-    return next((v for v in values if v is not None), None)
-
-
 def precision_tag(attack_autocast, training_precision=None) -> str:
     """Folder-name part for a run's precision: the attack's autocast dtype ("float32" when null), plus
     "-train-<precision>" when training itself is not in float32 (trainer.precision, e.g. bf16-mixed)."""
@@ -55,8 +50,6 @@ def folder_name(text: str) -> str:
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("folder_name"):
         OmegaConf.register_new_resolver("folder_name", folder_name)
-    if not OmegaConf.has_resolver("first_set"):
-        OmegaConf.register_new_resolver("first_set", first_set)
     if not OmegaConf.has_resolver("precision_tag"):
         OmegaConf.register_new_resolver("precision_tag", precision_tag)
     if not OmegaConf.has_resolver("unless_set"):

@@ -13,8 +13,8 @@ from typing import Any
 
 from arae.errors import UserError
 from arae.reporting.collect import completed
-from arae.results import LAST_K
 from arae.reporting.paper import as_classes, comparison_names, paper_table
+from arae.results import LAST_K
 
 LOSSES = ["train/loss", "train/loss_rec", "train/loss_latent"]
 

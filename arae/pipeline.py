@@ -15,11 +15,11 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from arae.detector import DetectorExport
 from arae.errors import ConfigError, UserError
 from arae.moved import current_target
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 from arae.results import LAST_K, RESULTS_FILE, write_json_atomic
 from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
-import json
 import logging
 import os
 import platform
@@ -365,7 +364,7 @@ def bench_attack(name: str, args, root: str, device: torch.device, precision: st
         epoch_s, checkpoint_s = framework_epoch(cfg, module, datamodule, root)
         framework.append(epoch_s * n_full / n)
         checkpoint.append(checkpoint_s)
-        hand.append(timed(lambda: hand_epoch(net, optimizer, subset, attack, gamma, batch_size, chunk, cast), device)
+        hand.append(timed(lambda subset=subset: hand_epoch(net, optimizer, subset, attack, gamma, batch_size, chunk, cast), device)
                     * n_full / n)
         fp32, fp16 = throughputs(device, bf16)
         throughput.append(fp32)

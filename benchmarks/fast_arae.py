@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench  # noqa: E402  (puts the repository on sys.path)
-import torch  # noqa: E402
-from hydra.utils import instantiate  # noqa: E402
+import bench
+import torch
+from hydra.utils import instantiate
 
-from arae.pipeline import train  # noqa: E402
-from arae.results import write_json_atomic  # noqa: E402
+from arae.pipeline import train
+from arae.results import write_json_atomic
 
 FRACTIONS = (0.25, 0.5, 1.0)
 

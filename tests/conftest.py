@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fakedata import write_idx_dataset  # noqa: E402
-from fakeimages import write_image_datasets  # noqa: E402
+from fakedata import write_idx_dataset
+from fakeimages import write_image_datasets
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("ARAE_DATA_DIR", REPO / "data")).resolve()

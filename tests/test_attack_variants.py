@@ -1,11 +1,11 @@
 """Properties of every attack: bounds, pixel range, grid search optimality, union, noise, identity."""
 
 import math
-import os
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import conf_settings
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig
@@ -21,8 +21,6 @@ from arae.attacks import (
     UniformNoise,
     Union,
 )
-from conftest import conf_settings
-
 from arae.config import register_resolvers
 from arae.errors import ConfigError
 from arae.training import ARAELoss, BatchCrafting, EpochCrafting

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from conftest import conf_settings
 
 from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack, ReconstructionError

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 from conftest import REPO, TINY, run_train
-from fakeimages import write_coil, write_image_folder
+from fakeimages import write_coil
 
 from arae.detector.cli import main as score_main
 

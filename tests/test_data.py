@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import protocol
 
 from arae.data import build_source

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO, conf_settings
-from detector_runs import shared_runs
 from PIL import Image
 
 import arae
@@ -22,8 +21,6 @@ from arae.detector import ThresholdCalibration, read_checkpoint
 from arae.detector.cli import main as score_main
 from arae.errors import ConfigError, DataError
 from arae.scoring import anomaly_metrics, quantile_threshold
-
-
 
 
 def split(root, train):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 
@@ -175,6 +174,6 @@ def test_the_verdict_says_whether_bf16_stays_within_float32s_seed_spread():
     float32 = runs(None, [[0.80] * 60, [0.90] * 60])
     bf16 = runs("bfloat16", [[0.84] * 60, [0.86] * 60])
     grouped = fidelity.series_of([*float32, *bf16])
-    (line,) = [l for l in fidelity.precision_lines(grouped) if l.startswith("- ")]
+    (line,) = [text for text in fidelity.precision_lines(grouped) if text.startswith("- ")]
     assert "bfloat16 attack against float32 (2 paired seeds, 60 epochs)" in line
     assert "100 % of epochs; last-50: yes" in line

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from conftest import protocol
 
 from arae.data import build_source

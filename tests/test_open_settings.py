@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from conftest import REPO
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
-from conftest import REPO
 
 from arae.config import register_resolvers
 from arae.data.splits import held_out_split

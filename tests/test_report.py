@@ -196,8 +196,8 @@ def test_table2_report_shows_the_baselines_per_data_set(tmp_path):
 
 def test_console_script_points_at_the_report():
     import importlib
-    import tomllib
 
+    import tomllib
     from conftest import REPO
 
     target = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]["arae-report"]

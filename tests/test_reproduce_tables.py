@@ -12,8 +12,8 @@ from conftest import REPO, TINY, run_train
 
 from arae.report import main as report_main
 from arae.reporting.paper import paper_values
-from arae.scoring import best_threshold, oriented
 from arae.results import read_results, write_json_atomic
+from arae.scoring import best_threshold, oriented
 
 
 def fake_result(folder, **fields):

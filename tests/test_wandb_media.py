@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import torch
+from conftest import TINY, run_train
 
 from arae.analysis.plotting import WANDB_RUN_DIR, wandb_run_of
 from arae.training.wandb_media import pick_images, reconstruction_grid
-from conftest import TINY, run_train
 
 
 def test_training_logs_reconstructions_roc_and_histograms_into_its_offline_run(fake_root, tmp_path):

@@ -30,8 +30,8 @@ console = Console(width=140)
 # -- loading -------------------------------------------------------------------------------------------
 def load(args) -> tuple[list, list[str]]:
     from arae.analysis.data import same_split
-    from arae.variants import display_name
     from arae.detector import load_detector
+    from arae.variants import display_name
 
     detectors = [load_detector(c, device=args.device) for c in args.checkpoints]
     same_split(detectors)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from arae.variants import display_name
 from arae.analysis.plotting import plt
 from arae.errors import DataError
 from arae.reporting.collect import completed
 from arae.results import RESULTS_FILE
+from arae.variants import display_name
 
 METRIC = "fpr@99.5tpr"
 

@@ -21,6 +21,7 @@ from contextlib import nullcontext
 from typing import Any
 
 import torch
+from hydra.utils import instantiate
 
 from arae.attacks import copies
 from arae.attacks.randomness import MemberStreams, member_streams
@@ -30,7 +31,6 @@ from arae.ensemble.stacked import StackedNets
 from arae.errors import ConfigError
 from arae.scoring import anomaly_metrics, loader_scores
 from arae.training.crafting import BatchCrafting, EpochCrafting
-from hydra.utils import instantiate
 
 log = logging.getLogger("arae")
 

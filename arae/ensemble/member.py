@@ -16,7 +16,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from arae.attacks.randomness import MemberStreams
-from arae.detector.checkpoint import KEY as DETECTOR_KEY, FORMAT as DETECTOR_FORMAT, NET_PREFIX
+from arae.detector.checkpoint import FORMAT as DETECTOR_FORMAT
+from arae.detector.checkpoint import KEY as DETECTOR_KEY
+from arae.detector.checkpoint import NET_PREFIX
 from arae.pipeline import JobParts, build_job, detector_metadata, results_record
 from arae.results import LAST_K, RESULTS_FILE, write_atomic, write_json_atomic
 from arae.resume import ENSEMBLE_KEY, ResumePoint, checkpoint_path

@@ -18,7 +18,6 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
-
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
@@ -161,7 +160,7 @@ class EnsembleSweep:
         try:
             results = train_members(members, stop)
         except Exception as err:
-            for member, i in zip(members, slots):
+            for i in slots:
                 self._record_failure(prepared[i], err)
                 _failed(returns[i], err)
             return

@@ -323,8 +323,8 @@ def gap_rows(grouped: dict[tuple[str, str], list[Run]]) -> tuple[list[str], list
         budget = min(common_budget(runs), common_budget(baseline))
         paper_a, paper_d = _paper(runs[0].method, normal_class), _paper("DAE", normal_class)
         paper_diff = None if paper_a is None or paper_d is None else paper_a - paper_d
-        diff_last, n = paired(runs, baseline, lambda r: r.last_mean(budget))
-        diff_final, _ = paired(runs, baseline, lambda r: r.at(budget))
+        diff_last, n = paired(runs, baseline, lambda r, budget=budget: r.last_mean(budget))
+        diff_final, _ = paired(runs, baseline, lambda r, budget=budget: r.at(budget))
         verdict = Verdict(normal_class, series, budget, diff_last, paper_diff)
         verdicts.append(verdict)
         main.append([normal_class, f"{series} − {baseline[0].series}", str(n), str(budget),
@@ -355,9 +355,9 @@ def factor_rows(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
             if factor is None:
                 continue
             budget = min(common_budget(a), common_budget(b))
-            d_last, n = paired(a, b, lambda r: r.last_mean(budget))
-            d_final, _ = paired(a, b, lambda r: r.at(budget))
-            d_peak, _ = paired(a, b, lambda r: r.peak(budget)[1])
+            d_last, n = paired(a, b, lambda r, budget=budget: r.last_mean(budget))
+            d_final, _ = paired(a, b, lambda r, budget=budget: r.at(budget))
+            d_peak, _ = paired(a, b, lambda r, budget=budget: r.peak(budget)[1])
             b_by_seed = {run.seed: run for run in b}
             curve_gap = estimate([mean_abs_gap(run, b_by_seed.get(run.seed), budget) for run in a])
             changed, reference = (a, b) if dict(b[0].factors)[factor] == "" else (b, a)
@@ -401,7 +401,7 @@ def precision_lines(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
     """Whether each bf16 series stays within the seed spread of its float32 twin (the series one setting
     apart, precision, that runs in float32): the test for recommending the fast setting."""
     lines = []
-    for (normal_class, series), runs in grouped.items():
+    for (normal_class, _series), runs in grouped.items():
         label = dict(runs[0].factors).get("precision")
         if not label:
             continue
@@ -410,7 +410,7 @@ def precision_lines(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
         if twin is None:
             continue
         budget = min(common_budget(runs), common_budget(twin))
-        d_last, n = paired(runs, twin, lambda r: r.last_mean(budget))
+        d_last, n = paired(runs, twin, lambda r, budget=budget: r.last_mean(budget))
         lines.append(f"- Class {normal_class}, {label} against float32 ({n} paired seeds, {budget} epochs): last-{LAST_K} "
                      f"difference {d_last.text(signed=True) if d_last else '–'} points; within float32's seed spread: "
                      f"{within_spread(runs, twin, budget)}.")

@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on clusters or in tests
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from arae.reporting.compare import Cell  # noqa: E402
-from arae.reporting.summary import Group  # noqa: E402
+from arae.reporting.compare import Cell
+from arae.reporting.summary import Group
 
 
 def plot_paper(path: Path, title: str, cells: list[Cell]) -> Path:

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from arae.reporting.collect import COMPLETED, MISSING, Job
-from arae.reporting.compare import MEAN, Budget, Cell
+from arae.reporting.compare import Budget, Cell
 from arae.reporting.paper import PaperTable
 from arae.reporting.summary import Group
 

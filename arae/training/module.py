@@ -36,7 +36,7 @@ class ARAEModule(pl.LightningModule):
         self._epoch_sums: dict = {}
 
     @classmethod
-    def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, **kwargs) -> "ARAEModule":
+    def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, **kwargs) -> ARAEModule:
         """Rebuild the module from the module config saved as hyperparameters (conf/module/, resolved),
         then load the weights. Lightning's default would pass the saved values to
         `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters."""

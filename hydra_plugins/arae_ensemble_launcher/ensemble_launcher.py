@@ -1,6 +1,6 @@
 """The Hydra launcher `hydra/launcher=ensemble`: its work is arae.ensemble.sweep.EnsembleSweep."""
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from hydra.core.utils import JobReturn
 from hydra.plugins.launcher import Launcher

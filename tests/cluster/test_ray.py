@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import REPO  # noqa: E402
+from conftest import REPO
 
 pytestmark = pytest.mark.cluster
 

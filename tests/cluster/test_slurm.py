@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import REPO, run_train  # noqa: E402
+from conftest import REPO, run_train
 
 pytestmark = pytest.mark.cluster
 
