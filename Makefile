@@ -16,7 +16,7 @@ help: ## list the targets
 	@echo
 	@echo "Pass Hydra overrides with ARGS, e.g. make train ARGS='dataset=fashion_mnist normal_class=1'"
 	@echo "Variants: ARGS='variant=ae|dae|arae|arae_a|arae_r' = attack=none|noise|linf|union|linf_rec"
-	@echo "  (AE, DAE, ARAE, ARAE-A, ARAE-R); also attack=l2|spatial|union_concat. See docs/training.md."
+	@echo "  (AE, DAE, ARAE, ARAE-A, ARAE-R); also attack=l2|spatial|union_concat|union_script. See docs/training.md."
 	@echo "Data root: ARAE_DATA_DIR (default ./data, where torchvision downloads when online)."
 
 $(STAMP): pyproject.toml

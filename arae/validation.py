@@ -10,7 +10,7 @@ import socket
 from typing import Any
 from urllib.parse import urlparse
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from arae.errors import ConfigError
 
@@ -77,10 +77,37 @@ def check_wandb_online(cfg: DictConfig) -> None:
         ) from None
 
 
+def _nodes(node: Any):
+    """Every mapping in a resolved config tree, the tree itself included."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
+def attack_leaks_gradient(cfg: DictConfig) -> bool:
+    """Whether the attack (or a union member) is a LeakyPGD with a leak weight above 0 (arae/attacks/leak.py)."""
+    attack = OmegaConf.to_container(cfg.attack, resolve=True)
+    return any(str(node.get("_target_", "")).endswith("LeakyPGD") and node.get("leak_weight") for node in _nodes(attack))
+
+
+def check_leak(cfg: DictConfig) -> None:
+    """The leaked gradient only reaches the step that follows the attack: per-batch crafting."""
+    crafting = str(cfg.crafting.get("_target_", ""))
+    if attack_leaks_gradient(cfg) and not crafting.endswith("BatchCrafting"):
+        raise ConfigError("attack.leak_weight > 0 (the union script's gradient leak) needs crafting=batch: with "
+                          "per-epoch crafting no training step follows the attack; add crafting=batch or set "
+                          "attack.leak_weight=0")
+
+
 def validate(cfg: DictConfig) -> None:
     """Raise a ConfigError for the first setting that cannot work."""
     check_positive_int(cfg.dataset.batch_size, "dataset.batch_size", "dataset.batch_size=64")
     check_seed(cfg.seed)
     check_learning_rate(cfg.optimizer)
     check_positive_int(cfg.last_k, "last_k", "last_k=50 (the mean AUROC over the last 50 epochs)")
+    check_leak(cfg)
     check_wandb_online(cfg)

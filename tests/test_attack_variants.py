@@ -188,7 +188,7 @@ def test_union_config_errors():
 
 def test_concat_examples_train_with_x_repeated(model, batch):
     """k blocks of examples count once each: the loss is the mean of the per-block losses."""
-    loss = ARAELoss(gamma=0.2)
+    loss = ARAELoss(gamma=0.2, block_gamma=None)
     a, b = batch.flip(0), batch.clamp(0.1, 0.9)
     both = loss(model, batch, torch.cat([a, b]))
     for key in ("loss", "loss_rec", "loss_latent"):

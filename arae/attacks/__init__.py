@@ -6,6 +6,7 @@ the training loss and the crafting schedules repeat the clean batch to match.
 
 from arae.attacks.base import Attack, NoAttack, copies, frozen
 from arae.attacks.fast import FGSMRandomStart
+from arae.attacks.leak import LeakyPGD, leaks_gradient
 from arae.attacks.noise import UniformNoise
 from arae.attacks.objectives import LatentDistance, ReconstructionError
 from arae.attacks.pgd import PGD, L2Ball, LinfBall
@@ -21,6 +22,8 @@ __all__ = [
     "LatentDistance",
     "ReconstructionError",
     "PGD",
+    "LeakyPGD",
+    "leaks_gradient",
     "LinfBall",
     "L2Ball",
     "FGSMRandomStart",

@@ -1,7 +1,9 @@
 """What an attack maximises: per-sample objectives that any gradient or search attack can take.
 
 An objective is prepared once per attack on the clean batch (`reference`), then evaluated on candidate
-inputs; it returns one value per sample so that attacks can keep the worst case per sample.
+inputs; it returns one value per sample so that attacks can keep the worst case per sample. The reference
+is held fixed (no gradient) unless `attached=True`, which only the gradient leak of the authors' union
+script needs (arae/attacks/leak.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ class LatentDistance:
 
     name = "latent"
 
-    def reference(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def reference(self, model: nn.Module, x: torch.Tensor, attached: bool = False) -> torch.Tensor:
+        if attached:
+            return model.encode(x)
         with torch.no_grad():
             return model.encode(x)
 
@@ -28,7 +32,7 @@ class ReconstructionError:
 
     name = "reconstruction"
 
-    def reference(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def reference(self, model: nn.Module, x: torch.Tensor, attached: bool = False) -> torch.Tensor:
         return x
 
     def __call__(self, model: nn.Module, x_adv: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

@@ -120,16 +120,22 @@ class PGD:
         return lambda x_adv: x + self._feasible(x, x_adv - x)
 
     def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """The whole batch moves at once: one forward and one input-gradient backward per step, parameters
-        frozen so that no weight gradient is computed, and no host synchronisation inside the loop."""
+        return self.ascend(model, x)[0]
+
+    def ascend(self, model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The last iterate, and the input at which the last gradient was taken (the iterate before the
+        final step). The whole batch moves at once: one forward and one input-gradient backward per step,
+        parameters frozen so that no weight gradient is computed, and no host synchronisation in the loop."""
         x = x.detach()
         feasible = self._projector(x)
         with frozen(model), torch.enable_grad():
             reference = self.objective.reference(model, x)
             x_adv = feasible(x + self.ball.random_start(x)) if self.random_start else x.clone()
-            for _ in range(self.steps):
+            for step in range(self.steps):
+                if step == self.steps - 1:
+                    queried = x_adv.detach().clone()  # the steps below update x_adv in place
                 x_adv.requires_grad_(True)
                 value = self.objective(model, x_adv, reference).sum()
                 (grad,) = torch.autograd.grad(value, x_adv)
                 x_adv = feasible(x_adv.detach().add_(self.ball.step(grad, self.step_size)))
-        return x_adv.detach()
+        return x_adv.detach(), queried

@@ -31,6 +31,7 @@ from arae.ensemble.stacked import StackedNets
 from arae.errors import ConfigError
 from arae.scoring import anomaly_metrics, loader_scores
 from arae.training.crafting import BatchCrafting, EpochCrafting
+from arae.validation import attack_leaks_gradient
 
 log = logging.getLogger("arae")
 
@@ -61,6 +62,9 @@ def _check_supported(cfg) -> None:
         value = cfg.trainer.get(key)
         if value is not None and (value != default or type(value) is not type(default)):
             raise ConfigError(f"trainer.{key} is not supported by the ensemble trainer; run without hydra/launcher=ensemble")
+    if attack_leaks_gradient(cfg) or cfg.attack.get("block_gamma") is not None:
+        raise ConfigError("attack.leak_weight and attack.block_gamma are not supported by the ensemble trainer; run "
+                          "without hydra/launcher=ensemble")
     optimizer = str(cfg.optimizer.get("_target_", ""))
     if optimizer != "torch.optim.Adam":
         raise ConfigError(f"the ensemble trainer steps Adam (torch.optim.Adam) only, got {optimizer}; run without "

@@ -30,7 +30,7 @@ def module_config(hparams: dict[str, Any]) -> dict[str, Any]:
         "_target_": "arae.training.ARAEModule",
         "net": hparams["model"],
         "attack": attack["adversary"],
-        "loss": {"_target_": "arae.training.ARAELoss", "gamma": attack["gamma"]},
+        "loss": {"_target_": "arae.training.ARAELoss", "gamma": attack["gamma"], "block_gamma": None},
         "optimizer": hparams["optimizer"],
         "crafting": hparams["crafting"],
     }

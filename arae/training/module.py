@@ -13,6 +13,7 @@ from torch import nn
 from arae.errors import TrainingDiverged
 from arae.scoring import AnomalyMetrics, anomaly_score
 from arae.training.losses import ARAELoss
+from arae.training.step import optimisation_step
 
 
 class ARAEModule(pl.LightningModule):
@@ -76,12 +77,8 @@ class ARAEModule(pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int) -> None:
         x, index = batch
-        x_adv = self.crafting.adversarial(self.attack, self.net, x, index)
-        terms = self.loss(self.net, x, x_adv)
-        optimizer = self.optimizers()
-        optimizer.zero_grad(set_to_none=True)
-        self.manual_backward(terms["loss"])
-        optimizer.step()
+        terms = optimisation_step(self.net, self.optimizers(), self.crafting, self.attack, self.loss, x, index,
+                                  backward=self.manual_backward)
         self._accumulate(terms, len(x))
         if batch_idx + 1 == self.trainer.num_training_batches:
             self._check_finite()
