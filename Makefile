@@ -123,10 +123,12 @@ reproduce-figure4: $(STAMP) ## Figure 4 (ARAE on MNIST, protocol 1, tau 50..90 %
 # paper's settings; ARGS= picks a series (e.g. ARGS='crafting=batch dataset.pgd_steps=10'). The jobs of a
 # method train as one ensemble on every core (ENSEMBLE=0: one job per core; JOBS=N: N jobs at once). Finished jobs are skipped on a re-run; the report covers every series run so far.
 FIDELITY_DIR ?= studies/fidelity
+# The union-script runs (+experiment=union_script) that the report sets beside the authors' log.
+UNION_DIR ?= studies/union_script
 fidelity: $(STAMP) ## fidelity study DAE vs ARAE (MNIST 3, 8; 3 seeds; as ensembles) + docs/fidelity.md; EPOCHS= CLASSES= SEEDS= JOBS= ENSEMBLE=0 ARGS=
 	@status=0; \
 	$(PY) train.py -m +experiment=fidelity $(SWEEP) $(or $(ENSEMBLE_SWEEP),$(if $(JOBS),,hydra/launcher=joblib hydra.launcher.n_jobs=$(shell nproc))) || status=1; \
-	$(PY) -m arae.reporting.fidelity $(FIDELITY_DIR) --out docs || status=1; \
+	$(PY) -m arae.reporting.fidelity $(FIDELITY_DIR) $(if $(wildcard $(UNION_DIR)),--union $(UNION_DIR)) --out docs || status=1; \
 	exit $$status
 
 # The fast-recipe search (docs/recipe.md): for every setting run into studies/recipe (and the fidelity study's

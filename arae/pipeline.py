@@ -20,7 +20,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from arae.detector import DetectorExport
 from arae.errors import ConfigError, UserError
 from arae.moved import current_target
-from arae.results import LAST_K, RESULTS_FILE, write_json_atomic
+from arae.results import LAST_K, RESULTS_FILE, run_settings, write_json_atomic
 from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer
 from arae.training import build as training_build
@@ -167,6 +167,7 @@ def results_record(
     """The results.json of a completed job (the same keys for a separate job and an ensemble member)."""
     datamodule, evaluation = parts.datamodule, parts.evaluation
     timed = len(epoch_seconds)
+    config = OmegaConf.to_container(cfg, resolve=True)
     return {
         "status": "completed",
         **describe(cfg, datamodule),
@@ -183,7 +184,8 @@ def results_record(
         "wall_seconds": time.perf_counter() - started,
         "resumed_from_epoch": resume.epoch if resume else None,
         "output_dir": str(output_dir),
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "settings": run_settings(config),
+        "config": config,
     }
 
 

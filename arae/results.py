@@ -17,6 +17,61 @@ RESULTS_FILE = "results.json"
 LAST_K = "auroc_last_k"
 
 
+# Attacks that do not use the model (no adversary): their runs have no crafting schedule, steps or attack
+# precision to speak of. By attack config name (conf/attack/).
+NON_ADVERSARIAL = ("none", "noise")
+# The crafting schedules by their classes (conf/crafting/).
+SCHEDULES = {"arae.training.EpochCrafting": "epoch", "arae.training.BatchCrafting": "batch"}
+
+
+def _attack_steps(adversary: dict) -> int | dict[str, int] | None:
+    """PGD steps of an attack: an int, {member: steps} for a union, None where it takes no steps."""
+    members = adversary.get("members")
+    if isinstance(members, dict):
+        steps = {name: m.get("steps") for name, m in members.items() if isinstance(m, dict) and "steps" in m}
+        return steps or None
+    return adversary.get("steps")
+
+
+def run_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What a report needs to know of a run, from its resolved config: results.json records it as
+    `settings`, so that reports read these fields instead of working them out from class names."""
+    attack = config.get("attack") or {}
+    adversary = attack.get("adversary") or {}
+    crafting = config.get("crafting") or {}
+    model = config.get("model") or {}
+    name = attack.get("name")
+    adversarial = name not in NON_ADVERSARIAL
+    if attack.get("paper_name") is None:  # configs written before attacks carried their paper name
+        from arae.variants import display_name
+
+        attack = {**attack, "paper_name": display_name({"attack": name})}
+    return {
+        "variant": attack["paper_name"],
+        "attack": name,
+        "adversarial": adversarial,
+        "crafting": SCHEDULES.get(str(crafting.get("_target_")), crafting.get("_target_")),
+        "attack_steps": _attack_steps(adversary) if adversarial else None,
+        "attack_precision": str(crafting.get("autocast") or "float32") if adversarial else None,
+        "training_precision": str((config.get("trainer") or {}).get("precision") or "32-true"),
+        "activation": model.get("activation"),
+        "output_activation": model.get("output_activation"),
+        "batch_size": (config.get("dataset") or {}).get("batch_size"),
+        "lr": (config.get("optimizer") or {}).get("lr"),
+        "gamma": attack.get("gamma"),
+        "block_gamma": attack.get("block_gamma"),
+        "leak_weight": attack.get("leak_weight"),
+        # The DAE's noise was always clipped before it became a setting (attack.adversary.clip).
+        "noise_clip": adversary.get("clip", True) if name == "noise" else None,
+        "epochs": (config.get("trainer") or {}).get("max_epochs"),
+    }
+
+
+def settings_of(results: dict[str, Any]) -> dict[str, Any]:
+    """A results.json's recorded `settings` (runs written before they were recorded: from its config)."""
+    return results.get("settings") or run_settings(results.get("config") or {})
+
+
 def _clean(value: Any) -> Any:
     """JSON has no NaN: write null instead, and turn tensors and tuples into plain values."""
     if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
