@@ -162,7 +162,12 @@ def test_the_report_counts_distinct_runs_and_lists_the_superseded(tmp_path):
     assert fidelity.main([str(tmp_path / "runs"), "--out", str(tmp_path / "docs")]) == 0
     text = (tmp_path / "docs" / "fidelity.md").read_text()
     assert "3 completed runs" in text and "2 distinct (setting, class, seed) runs; 1 shorter runs" in text
-    assert "- ARAE (per-epoch, 40 steps), class 8, seed 0: 100 epochs, superseded by 150 epochs" in text
+    assert ("- ARAE (per-epoch, 40 steps), class 8, seed 0: 100 epochs, superseded by 150 epochs (identical prefix)"
+            in text)
+    write_run(tmp_path / "runs" / "e120", "noise", 8, 0, [0.85] * 120)  # another realisation of the seed
+    assert fidelity.main([str(tmp_path / "runs"), "--out", str(tmp_path / "docs")]) == 0
+    text = (tmp_path / "docs" / "fidelity.md").read_text()
+    assert "- DAE, class 8, seed 0: 120 epochs, superseded by 150 epochs (another realisation, up to 5.0 points apart)" in text
 
 
 def _runs(curves, settings=None):

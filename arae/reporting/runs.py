@@ -121,8 +121,9 @@ def load_runs(*roots: Path) -> list[Run]:
 
 
 def distinct(runs: Iterable[Run], setting: Callable[[Run], Hashable]) -> tuple[list[Run], list[tuple[Run, Run]]]:
-    """One run per (setting, normal class, seed): the longest. A shorter run of the same setting and seed is
-    the start of the longer one (same seed, same steps), so it is superseded, not extra evidence.
+    """One run per (setting, normal class, seed): the longest stands for the seed. A shorter run of the same
+    setting and seed is either the start of the longer one or (from other code or another machine) another
+    realisation of the same seed; either way it is superseded, not extra evidence (`prefix_gap` tells which).
     Returns the kept runs and the (superseded, by) pairs."""
     longest: dict[tuple, Run] = {}
     superseded = []
@@ -133,6 +134,14 @@ def distinct(runs: Iterable[Run], setting: Callable[[Run], Hashable]) -> tuple[l
         else:
             longest[key] = run
     return list(longest.values()), superseded
+
+
+def prefix_gap(short: Run, long: Run) -> float:
+    """The largest AUROC difference over the epochs both evaluated: 0 where the shorter run is the start
+    of the longer one; above 0 where the two are different realisations of the same seed (other code or
+    machine: older runs of a study need not replay bit for bit)."""
+    theirs = dict(zip(long.epochs, long.auroc))
+    return max((abs(a - theirs[e]) for e, a in zip(short.epochs, short.auroc) if e in theirs), default=0.0)
 
 
 def class_key(label: str) -> tuple[int, ...]:
