@@ -237,7 +237,7 @@ def verdict_lines(grouped: Grouped, schedule: str | None = None) -> tuple[list[s
     setting; its precision twins are a robustness check on the line, not extra cells."""
     lines, final = [], []
     for normal_class in dict.fromkeys(c for c, _ in grouped):
-        longest = max((common_budget(r) for (c, _), r in grouped.items() if c == normal_class), default=0)
+        longest = max((run.length for (c, _), runs in grouped.items() if c == normal_class for run in runs), default=0)
         last = None
         for budget in sorted({*(b for b in BUDGETS if b <= longest), longest}):
             chosen = best_supported(grouped, normal_class, budget, schedule)
