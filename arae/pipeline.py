@@ -27,7 +27,7 @@ from arae.training import build as training_build
 from arae.training.checkpointing import AtomicCheckpointIO, RandomStates
 from arae.training.interruption import Interrupted, StopAtEpochEnd, StopRequest
 from arae.training.monitor import EpochEvaluation, EvaluationSchedule
-from arae.validation import validate
+from arae.validation import check_threads, validate
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,10 @@ def callback(node: DictConfig) -> pl.Callback:
 
 
 def set_threads(num_threads: int | None) -> None:
-    if num_threads is None:
-        return
-    if int(num_threads) < 1:
-        raise ConfigError(f"num_threads must be >= 1 or null (PyTorch's default), got {num_threads}")
-    torch.set_num_threads(int(num_threads))
+    """null keeps PyTorch's default."""
+    check_threads(num_threads)  # also for callers that skip `validate` (benchmarks/)
+    if num_threads is not None:
+        torch.set_num_threads(int(num_threads))
 
 
 def build_module(cfg: DictConfig, datamodule) -> ARAEModule:

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from arae.attacks import copies
+from arae.errors import ConfigError
 
 
 def _tile(t: torch.Tensor, k: int) -> torch.Tensor:
@@ -21,8 +22,8 @@ class ARAELoss:
     """
 
     def __init__(self, gamma: float) -> None:
-        if float(gamma) < 0:
-            raise ValueError(f"gamma must be >= 0, got {gamma}")
+        if not float(gamma) >= 0:
+            raise ConfigError(f"attack.gamma must be >= 0, got {gamma}")
         self.gamma = float(gamma)
 
     def per_example(self, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.Tensor]:
