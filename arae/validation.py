@@ -65,7 +65,7 @@ def check_positive_int(value: Any, key: str, example: str) -> None:
 def check_optional_positive_int(cfg: DictConfig, key: str, example: str) -> None:
     """`key` (dotted), when the config has it and it is not null, as check_positive_int."""
     value = OmegaConf.select(cfg, key)
-    if value is not None and not OmegaConf.is_interpolation(cfg, key):
+    if value is not None:
         check_positive_int(value, key, example)
 
 
