@@ -15,3 +15,7 @@ class DataError(UserError):
 
 class TrainingDiverged(UserError):
     """The training loss became nan or inf: the settings (learning rate, loss weights) cannot train."""
+
+
+class StorageError(UserError):
+    """A file or folder that cannot be written: a read-only file system, a full disk, missing permissions."""

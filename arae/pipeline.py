@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from arae.detector import DetectorExport
-from arae.errors import ConfigError, UserError
+from arae.errors import ConfigError, StorageError, UserError
 from arae.moved import current_target
 from arae.results import LAST_K, RESULTS_FILE, write_json_atomic
 from arae.resume import ResumePoint
@@ -257,7 +257,10 @@ def run_job(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None
                 "traceback": traceback.format_exc(),
                 **_identity(cfg),
             }
-            write_json_atomic(output_dir / RESULTS_FILE, payload)
+            try:
+                write_json_atomic(output_dir / RESULTS_FILE, payload)
+            except StorageError:  # e.g. the full disk that stopped the run: its own error is the one to report
+                log.warning("could not record the failure in %s", output_dir / RESULTS_FILE)
             if interrupted and not isinstance(err, Interrupted):
                 raise Interrupted(f"stopped by SIGTERM ({type(err).__name__}: {err})") from err
             raise

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO, TINY, run_train
@@ -192,6 +193,29 @@ def test_arae_score_threshold_must_be_finite(checkpoint, fake_root, tmp_path, ca
         score_main([str(checkpoint), str(image_file(fake_root, tmp_path)), f"--threshold={value}"])
     assert stop.value.code == 2
     assert f"'{value}' is not a finite number" in capsys.readouterr().err
+
+
+def test_arae_score_negative_threshold(checkpoint, fake_root, tmp_path, capsys):
+    """Scores are sums of squares: below 0, every image would be an anomaly."""
+    with pytest.raises(SystemExit) as stop:
+        score_main([str(checkpoint), str(image_file(fake_root, tmp_path)), "--threshold", "-1"])
+    assert stop.value.code == 2
+    assert "'-1' is below 0; scores are >= 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "proc"])
+def test_arae_score_csv_not_writable_stops_before_scoring(checkpoint, fake_root, tmp_path, capsys, monkeypatch, where):
+    import arae.detector.cli as cli
+
+    if where == "under_a_file":
+        (tmp_path / "file.txt").write_text("")
+        target = tmp_path / "file.txt" / "scores.csv"
+    else:
+        target = Path("/proc/arae-scores.csv")  # no one may create files there, root included
+    monkeypatch.setattr(cli, "score_files", lambda args: pytest.fail("scored before checking the CSV path"))
+    assert score_main([str(checkpoint), str(image_file(fake_root, tmp_path)), "--csv", str(target)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"cannot write to {target.parent}" in err and f"(not {target})" in err and "Traceback" not in err
 
 
 def test_arae_score_png_as_checkpoint(fake_root, tmp_path, capsys):

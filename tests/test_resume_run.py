@@ -1,6 +1,8 @@
 """A run killed or stopped mid-way continues from its checkpoint on a re-run and ends as an uninterrupted
 run would; the other ways a run can end (diverged, asked for several devices or no epochs) are recorded."""
 
+import errno
+import io
 import json
 import os
 import signal
@@ -163,3 +165,64 @@ def test_checkpoint_write_killed_midway_leaves_the_previous_one(tmp_path, monkey
     monkeypatch.undo()
     assert torch.load(target, weights_only=True) == {"epoch": 1}
     assert [p.name for p in target.parent.iterdir()] == ["last.ckpt"]
+
+
+class FullDisk(io.RawIOBase):
+    """A file on a disk that takes `room` more bytes, then refuses with ENOSPC (what a full disk does)."""
+
+    def __init__(self, handle, room: int) -> None:
+        self.handle, self.room = handle, room
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return self.handle.write(data)
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+    def fileno(self) -> int:
+        return self.handle.fileno()
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
+
+
+def fill_disk(monkeypatch) -> None:
+    """From now on every atomic write (checkpoints, results.json) finds the disk full after 100 bytes."""
+    import arae.results
+
+    real = os.fdopen
+    monkeypatch.setattr(arae.results.os, "fdopen", lambda fd, mode: FullDisk(real(fd, mode), 100))
+
+
+@pytest.fixture()
+def full_disk(monkeypatch):
+    fill_disk(monkeypatch)
+
+
+def test_a_full_disk_while_checkpointing_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    from arae.errors import StorageError
+    from arae.training.checkpointing import AtomicCheckpointIO
+
+    target = tmp_path / "checkpoints" / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"epoch": 1}, target)
+    fill_disk(monkeypatch)
+    with pytest.raises(StorageError, match=f"no space left on device writing {target}"):
+        AtomicCheckpointIO().save_checkpoint({"epoch": 2, "weights": torch.zeros(10_000)}, target)
+    monkeypatch.undo()
+    assert torch.load(target, weights_only=True) == {"epoch": 1}
+    assert [p.name for p in target.parent.iterdir()] == ["last.ckpt"]
+
+
+def test_a_run_that_fills_the_disk_stops_with_one_line(fake_root, tmp_path, full_disk):
+    args = [o for o in TINY if not o.startswith("callbacks.checkpoint")]
+    proc = run_train([*args, "hydra.run.dir=run"], fake_root, tmp_path)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert f"no space left on device writing {tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
