@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from arae.errors import ConfigError
+from arae.errors import ConfigError, print_error
 from arae.pipeline import run_job, user_error
 from arae.results import LAST_K
 from arae.resume import completed_results, prepare_attempt
@@ -79,7 +79,7 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
     try:
         check_search(cfg)
     except ConfigError as err:  # every trial of the search would fail alike: stop it here
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        print_error(err)
         sys.exit(2)
     metric = cfg.get("optimized_metric")
     try:
@@ -103,7 +103,7 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
         problem = user_error(err)
         if problem is None:
             raise
-        Console(stderr=True).print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        print_error(problem)
         if hydra_cfg.mode == RunMode.MULTIRUN:
             # The sweep goes on with the other jobs and names this failure at its end, without a traceback.
             raise JobFailed(f"the job in {output_dir} stopped: {problem}") from None

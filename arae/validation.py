@@ -9,13 +9,17 @@ import math
 import netrc
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from arae.errors import ConfigError
+from arae.errors import ConfigError, UserError, print_error
+from arae.results import check_writable_folder
 
 MAX_SEED = 2**32 - 1  # numpy's seeds, which Lightning's seed_everything also sets
 WANDB_DEFAULT_URL = "https://api.wandb.ai"
@@ -207,3 +211,69 @@ def validate(cfg: DictConfig) -> None:
     check_tau(cfg.protocol)
     check_trainer_keys(cfg.trainer)
     check_wandb_online(cfg)
+
+
+def empty_sweeps(arguments: Sequence[str]) -> list[str]:
+    """The sweeps among Hydra override strings (the sweeper's params first, the command line's after, which
+    win, as Hydra's basic sweeper combines them) that give no value, e.g. seed=range(0): the sweep then has
+    no job at all, and Hydra ends it without a word."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    last = {o.get_key_element(): o for o in OverridesParser.create().parse_overrides(list(arguments))}
+    empty = []
+    for override in last.values():
+        if not override.is_discrete_sweep():
+            continue
+        try:
+            values = list(override.sweep_string_iterator())
+        except Exception:  # a sweep only its sweeper can expand (glob over a group)
+            continue
+        if not values:
+            empty.append(override.input_line)
+    return empty
+
+
+def check_sweep(config: DictConfig) -> None:
+    params = config.hydra.sweeper.get("params") or {}
+    arguments = [f"{key}={value}" for key, value in params.items()] + list(config.hydra.overrides.task)
+    empty = empty_sweeps(arguments)
+    if empty:
+        raise ConfigError(f"the sweep has 0 jobs: {', '.join(empty)} gives no value; give it at least one")
+
+
+def _folder(config: DictConfig, key: str) -> str | None:
+    """hydra.run.dir or hydra.sweep.dir as Hydra will resolve it; None when the config itself does not
+    resolve (the task reports that)."""
+    try:
+        return str(OmegaConf.select(config, key, throw_on_resolution_failure=True))
+    except OmegaConfBaseException:
+        return None
+
+
+def check_output_folder(config: DictConfig, key: str) -> None:
+    folder = _folder(config, key)
+    if folder is not None:
+        check_writable_folder(folder, f"point {key} at a folder where files can be written, e.g. {key}=outputs/run")
+
+
+@contextmanager
+def _exit_on_user_error() -> Iterator[None]:
+    try:
+        yield
+    except UserError as err:
+        print_error(err)
+        raise SystemExit(2) from None
+
+
+class SettingsCheck(Callback):
+    """Hydra's checks before it writes anything (conf/train.yaml hydra.callbacks): the run or sweep folder
+    takes files, and a sweep has jobs. Without them Hydra fails with a traceback, or ends in silence."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        with _exit_on_user_error():
+            check_output_folder(config, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        with _exit_on_user_error():
+            check_sweep(config)
+            check_output_folder(config, "hydra.sweep.dir")

@@ -232,3 +232,29 @@ def test_arae_report_on_an_empty_folder(tmp_path):
     assert proc.returncode == 2
     assert "no runs under" in proc.stderr and "Nothing was written" in proc.stderr
     assert "wrote" not in proc.stdout and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "new_in_proc", "proc"])
+def test_run_folder_that_takes_no_files_is_named(fake_root, tmp_path, where):
+    """A read-only file system says so the same way (EROFS instead of ENOTDIR or ENOENT)."""
+    (tmp_path / "file.txt").write_text("")
+    folder = {"under_a_file": tmp_path / "file.txt" / "run", "new_in_proc": Path("/proc/arae-run"),
+              "proc": Path("/proc")}[where]
+    proc = run_train([*ONE_EPOCH, f"hydra.run.dir={folder}"], fake_root, tmp_path)
+    assert_clean_failure(proc, f"cannot write to {folder}")
+    assert "hydra.run.dir" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_sweep_folder_that_takes_no_files_is_named(fake_root, tmp_path):
+    (tmp_path / "file.txt").write_text("")
+    proc = run_train(["-m", *ONE_EPOCH, f"hydra.sweep.dir={tmp_path / 'file.txt' / 'sweep'}", "normal_class=1,2"],
+                     fake_root, tmp_path)
+    assert_clean_failure(proc, f"cannot write to {tmp_path / 'file.txt' / 'sweep'}")
+    assert "hydra.sweep.dir" in proc.stderr
+
+
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=ensemble"]])
+def test_a_sweep_of_no_jobs_says_so(fake_root, tmp_path, launcher):
+    proc = run_train(["-m", *ONE_EPOCH, *launcher, "seed=range(0)", "normal_class=1,2"], fake_root, tmp_path)
+    assert_clean_failure(proc, "the sweep has 0 jobs: seed=range(0) gives no value")
+    assert not (tmp_path / "multirun_outputs").exists()
