@@ -48,10 +48,13 @@ def user_error(err: BaseException) -> UserError | None:
     return None
 
 
-def _loggers(cfg: DictConfig) -> list:
+def _loggers(cfg: DictConfig, resume: ResumePoint | None) -> list:
+    """The configured loggers; a resumed run's continue its files where the checkpoint left them."""
     loggers = [instantiate(node) for node in (cfg.logger or {}).values() if node is not None]
     params = OmegaConf.to_container(cfg, resolve=True)
     for logger in loggers:
+        if resume is not None and hasattr(logger, "continue_after"):
+            logger.continue_after(resume.epoch)
         logger.log_hyperparams(params)
     return loggers
 
@@ -210,7 +213,7 @@ def train(
     ]
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
-        logger=_loggers(cfg) or False,
+        logger=_loggers(cfg, resume) or False,
         callbacks=callbacks,
         default_root_dir=str(output_dir),
         plugins=[AtomicCheckpointIO()],
@@ -240,9 +243,10 @@ def _identity(cfg: DictConfig) -> dict[str, Any]:
 
 def run_job(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None) -> dict[str, Any]:
     """`train`, with every outcome recorded in results.json: completed, failed (with its error) or
-    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; a re-run resumes it)."""
+    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; SIGINT: stopped at once, from the last
+    checkpoint; a re-run resumes it)."""
     failed = True
-    with StopRequest() as stop:
+    with StopRequest(sigint=True) as stop:
         try:
             results = train(cfg, output_dir, stop, resume)
             failed = False

@@ -9,7 +9,10 @@ the same command lands in the same folder.
 
 from __future__ import annotations
 
+import fcntl
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from arae.errors import ConfigError
-from arae.results import RESULTS_FILE, read_results
+from arae.results import RESULTS_FILE, read_results, remove_partial_writes
 
 # Settings that say where or how a run was watched, not what it computed: they may differ on resume.
 ENVIRONMENT_KEYS = (
@@ -71,6 +74,36 @@ def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """The settings (dotted keys) in which two resolved configs differ, environment keys aside."""
     old, new = _experiment(recorded), _experiment(current)
     return sorted(k for k in old.keys() | new.keys() if old.get(k, "<unset>") != new.get(k, "<unset>"))
+
+
+LOCK_FILE = ".arae.lock"
+
+
+@contextmanager
+def job_lock(output_dir: Path) -> Iterator[None]:
+    """Held while a job runs in `output_dir`: a second run of the same folder (the same command twice at
+    once) refuses instead of writing every log row twice. An OS lock (flock), so the kernel releases it
+    when the process ends, however it ends: a killed run never leaves it behind."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with open(output_dir / LOCK_FILE, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"another run is using {output_dir} (it holds {LOCK_FILE} there): wait for it to end, or give this "
+                "run another folder (hydra.run.dir, or hydra.sweep.dir for a sweep)"
+            ) from None
+        yield  # closing the file releases the lock
+
+
+def remove_partial_writes_of(output_dir: Path) -> None:
+    """What writes killed midway (SIGKILL while a checkpoint was written) left; only under job_lock."""
+    removed = remove_partial_writes(output_dir)
+    if removed:
+        names = ", ".join(str(p.relative_to(output_dir)) for p in removed[:3]) + (" ..." if len(removed) > 3 else "")
+        print(f"removed {len(removed)} partial file{'s' if len(removed) > 1 else ''} that a killed run left in "
+              f"{output_dir} ({names})")
 
 
 # What an attempt leaves in its job folder besides Hydra's own files.

@@ -17,8 +17,8 @@ from rich.table import Table
 from arae.errors import ConfigError, print_error
 from arae.pipeline import run_job, user_error
 from arae.results import LAST_K
-from arae.resume import completed_results, prepare_attempt
-from arae.training.interruption import EXIT_INTERRUPTED, Interrupted
+from arae.resume import completed_results, job_lock, prepare_attempt, remove_partial_writes_of
+from arae.training.interruption import Interrupted
 
 
 class JobFailed(CompactHydraException):
@@ -83,14 +83,16 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
         sys.exit(2)
     metric = cfg.get("optimized_metric")
     try:
-        resume = None
-        if cfg.get("skip_completed"):
-            done = completed_results(output_dir, cfg)
-            if done is not None:
-                print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
-                return validation_objective(done, metric)
-            resume = prepare_attempt(output_dir, cfg)
-        results = run_job(cfg, output_dir, resume)
+        with job_lock(output_dir):
+            remove_partial_writes_of(output_dir)
+            resume = None
+            if cfg.get("skip_completed"):
+                done = completed_results(output_dir, cfg)
+                if done is not None:
+                    print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
+                    return validation_objective(done, metric)
+                resume = prepare_attempt(output_dir, cfg)
+            results = run_job(cfg, output_dir, resume)
     except Interrupted as err:
         # The whole process was asked to stop: so is the rest of a sweep.
         Console(stderr=True).print(
@@ -98,7 +100,7 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
             highlight=False,
             soft_wrap=True,
         )
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(err.status)
     except Exception as err:
         problem = user_error(err)
         if problem is None:
