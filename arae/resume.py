@@ -13,7 +13,7 @@ import fcntl
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,20 @@ def _experiment(config: dict[str, Any]) -> dict[str, Any]:
 def _as_recorded(cfg: DictConfig) -> dict[str, Any]:
     """The resolved config as results.json and checkpoints hold it."""
     return json.loads(json.dumps(OmegaConf.to_container(cfg, resolve=True)))
+
+
+# Where the data were read: an environment key (the same data may move), but other data at the same settings
+# would make a completed job's result stand for data it never saw, so a change is named.
+DATA_KEYS = ("data_root", "dataset.source.root")
+
+
+def data_moved(recorded: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """How the data location differs between a recorded and the current config, or None."""
+    old, new = _flatten(recorded), _flatten(current)
+    for key in DATA_KEYS:
+        if key in old and key in new and old[key] != new[key]:
+            return f"its data came from {old[key]}, this run's from {new[key]} ({key})"
+    return None
 
 
 def differences(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -133,13 +147,11 @@ def completed_results(output_dir: Path, cfg: DictConfig) -> dict[str, Any] | Non
     that differ. What an unfinished attempt left is for `prepare_attempt`.
     """
     path = Path(output_dir) / RESULTS_FILE
-    try:
-        results = read_results(path) if path.exists() else {}
-    except (OSError, ValueError):
-        results = {}
+    results = _readable_results(path) if path.exists() else {}
     if results.get("status") != "completed":
         return None
-    changed = differences(results.get("config") or {}, _as_recorded(cfg))
+    recorded, current = results.get("config") or {}, _as_recorded(cfg)
+    changed = differences(recorded, current)
     if changed:
         shown = ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
         raise ConfigError(
@@ -147,7 +159,25 @@ def completed_results(output_dir: Path, cfg: DictConfig) -> dict[str, Any] | Non
             "settings, move that folder away, point hydra.sweep.dir elsewhere, or overwrite it with "
             "skip_completed=false"
         )
+    moved = data_moved(recorded, current)
+    if moved:
+        print(f"note: {output_dir} completed with the same settings but {moved}; if those data differ, move the "
+              "folder away or pass skip_completed=false to train on these")
     return results
+
+
+def _readable_results(path: Path) -> dict[str, Any]:
+    """A job's results.json, or {} (said aloud) when it cannot be read: the job then runs again, from its
+    checkpoint when it left one, and writes it anew."""
+    try:
+        results = read_results(path)
+        if not isinstance(results, dict):
+            raise ValueError(f"it holds a {type(results).__name__}, not a record")
+        return results
+    except (OSError, ValueError) as err:
+        print(f"{path} cannot be read ({type(err).__name__}): the job runs again, from its checkpoint if it "
+              "left one, and writes it anew")
+        return {}
 
 
 # Who wrote a checkpoint: Lightning's Trainer (a separate job) or the ensemble trainer (arae/ensemble/),
@@ -161,6 +191,7 @@ class ResumePoint:
     path: Path
     epoch: int  # epochs trained when the checkpoint was written
     writer: str = LIGHTNING  # LIGHTNING or ENSEMBLE
+    config: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # as the checkpoint holds it
 
 
 def checkpoint_path(cfg: DictConfig) -> Path | None:
@@ -191,7 +222,7 @@ def resume_point(
     if writer not in writers:
         return None, (f"its checkpoint was written by the {writer} trainer (re-run the sweep with "
                       f"{'hydra/launcher=ensemble' if writer == ENSEMBLE else 'another launcher'} to continue it)")
-    return ResumePoint(path, epoch, writer), ""
+    return ResumePoint(path, epoch, writer, recorded), ""
 
 
 def prepare_attempt(
@@ -202,6 +233,9 @@ def prepare_attempt(
     point, why_not = resume_point(output_dir, cfg, writers)
     if point is not None:
         print(f"resuming {output_dir} from its checkpoint after epoch {point.epoch} ({point.path})")
+        moved = data_moved(point.config, _as_recorded(cfg))
+        if moved:
+            print(f"note: {moved}; the run goes on with this run's data")
         return point
     kept = set_aside_previous_attempt(output_dir)
     if kept is not None:

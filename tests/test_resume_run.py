@@ -312,3 +312,29 @@ def test_partial_writes_of_a_killed_run_are_removed(fake_root, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "removed 2 partial files" in proc.stdout
     assert not any(path.exists() for path in stale)
+
+
+WITH_CHECKPOINT = [o for o in TINY if not o.startswith("callbacks.checkpoint")]
+
+
+def test_an_unreadable_results_json_of_a_completed_job_is_reported(fake_root, tmp_path):
+    args = [*WITH_CHECKPOINT, "hydra.run.dir=run"]
+    assert run_train(args, fake_root, tmp_path).returncode == 0
+    results = tmp_path / "run" / "results.json"
+    results.write_text(results.read_text()[:200])  # cut short, as by a broken copy
+    again = run_train(args, fake_root, tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"{results} cannot be read (JSONDecodeError)" in " ".join(again.stdout.split())
+    assert json.loads(results.read_text())["status"] == "completed"
+
+
+def test_a_completed_job_skipped_with_another_data_root_says_so(fake_root, tmp_path):
+    import shutil
+
+    args = [*TINY, "hydra.run.dir=run"]
+    assert run_train(args, fake_root, tmp_path).returncode == 0
+    other = shutil.copytree(fake_root / "MNIST", tmp_path / "other" / "MNIST").parent
+    again = run_train(args, other, tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    out = " ".join(again.stdout.split())
+    assert "skipped" in out and f"its data came from {fake_root}, this run's from {other}" in out
