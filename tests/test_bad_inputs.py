@@ -258,3 +258,16 @@ def test_a_sweep_of_no_jobs_says_so(fake_root, tmp_path, launcher):
     proc = run_train(["-m", *ONE_EPOCH, *launcher, "seed=range(0)", "normal_class=1,2"], fake_root, tmp_path)
     assert_clean_failure(proc, "the sweep has 0 jobs: seed=range(0) gives no value")
     assert not (tmp_path / "multirun_outputs").exists()
+
+
+def test_a_split_too_small_for_an_auroc_is_named(folder_data, fake_root, tmp_path):
+    for split in ("train", "test"):
+        for class_folder in (folder_data / split).iterdir():
+            for image in sorted(class_folder.iterdir())[1:]:
+                image.unlink()
+    proc = run_train([*ONE_EPOCH, *FOLDER, f"dataset.source.path={folder_data}"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    message = "1 training image, 1 normal and 9 anomalous test images"
+    assert message in " ".join((proc.stdout + proc.stderr).split())
+    (result,) = results_of(tmp_path / "outputs")
+    assert any(message in note for note in result["data_notes"])
