@@ -26,7 +26,7 @@ from arae.training import ARAEModule, EpochTimer
 from arae.training import build as training_build
 from arae.training.checkpointing import AtomicCheckpointIO, RandomStates
 from arae.training.interruption import Interrupted, StopAtEpochEnd, StopRequest
-from arae.training.monitor import EpochEvaluation, EvaluationSchedule
+from arae.training.monitor import EpochEvaluation, EvaluationSchedule, StalledLearning
 from arae.validation import check_threads, validate
 
 log = logging.getLogger(__name__)
@@ -206,6 +206,7 @@ def train(
         timer,
         *(c for c in configured if isinstance(c, EpochTimer)),
         evaluation,
+        StalledLearning(),
         *(c for c in configured if not isinstance(c, EpochTimer)),
         StopAtEpochEnd(stop or StopRequest()),
         RandomStates(),

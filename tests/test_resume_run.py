@@ -338,3 +338,22 @@ def test_a_completed_job_skipped_with_another_data_root_says_so(fake_root, tmp_p
     assert again.returncode == 0, again.stderr[-3000:]
     out = " ".join(again.stdout.split())
     assert "skipped" in out and f"its data came from {fake_root}, this run's from {other}" in out
+
+
+STALLED = "the model stopped learning"
+
+
+def test_a_model_that_stopped_learning_is_named_once(fake_root, tmp_path):
+    """optimizer.lr=1e12 saturates every sigmoid: exit 0 and an AUROC that never moves, now with a warning."""
+    proc = run_train([*TINY, "trainer.max_epochs=6", "optimizer.lr=1e12"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (proc.stdout + proc.stderr).count(STALLED) == 1
+    assert "lower optimizer.lr" in " ".join((proc.stdout + proc.stderr).split())
+
+
+def test_a_model_that_learns_slowly_is_not_called_stalled(fake_root, tmp_path):
+    """A flat loss is no sign of a stalled model (an MLP sits at the mean image for a while); a tiny learning
+    rate still changes the output every epoch."""
+    proc = run_train([*TINY, "trainer.max_epochs=6", "optimizer.lr=1e-6"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert STALLED not in proc.stdout + proc.stderr
