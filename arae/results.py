@@ -93,9 +93,9 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None], readable: bool =
 
 
 def remove_partial_writes(folder: Path) -> list[Path]:
-    """Delete the temporary files that writes killed midway (SIGKILL) left below `folder`; only for a
-    caller that knows no other process writes there (arae.resume.job_lock). Returns what it removed."""
-    stale = [p for p in Path(folder).rglob(f".*{TEMP_SUFFIX}") if p.is_file()]
+    """Delete the temporary files that writes killed midway (SIGKILL) left in `folder` (not below it); only
+    for a caller that knows no other process writes there (arae.resume.job_lock). Returns what it removed."""
+    stale = [p for p in Path(folder).glob(f".*{TEMP_SUFFIX}") if p.is_file()]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale

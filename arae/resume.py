@@ -111,11 +111,15 @@ def job_lock(output_dir: Path) -> Iterator[None]:
         yield  # closing the file releases the lock
 
 
-def remove_partial_writes_of(output_dir: Path) -> None:
-    """What writes killed midway (SIGKILL while a checkpoint was written) left; only under job_lock."""
-    removed = remove_partial_writes(output_dir)
+def remove_partial_writes_of(output_dir: Path, cfg: DictConfig) -> None:
+    """What writes killed midway (SIGKILL while a checkpoint was written) left in the folders this job writes
+    (never below them: hydra.run.dir may hold other jobs' folders); only under job_lock."""
+    checkpoints = checkpoint_path(cfg)
+    own = [Path(output_dir), *(Path(output_dir) / name for name in ("csv", "checkpoints"))]
+    folders = {*own, *([checkpoints.parent] if checkpoints else [])}
+    removed = [path for folder in sorted(folders) for path in remove_partial_writes(folder)]
     if removed:
-        names = ", ".join(str(p.relative_to(output_dir)) for p in removed[:3]) + (" ..." if len(removed) > 3 else "")
+        names = ", ".join(p.name for p in removed[:3]) + (" ..." if len(removed) > 3 else "")
         print(f"removed {len(removed)} partial file{'s' if len(removed) > 1 else ''} that a killed run left in "
               f"{output_dir} ({names})")
 

@@ -84,7 +84,7 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
     metric = cfg.get("optimized_metric")
     try:
         with job_lock(output_dir):
-            remove_partial_writes_of(output_dir)
+            remove_partial_writes_of(output_dir, cfg)
             resume = None
             if cfg.get("skip_completed"):
                 done = completed_results(output_dir, cfg)

@@ -357,3 +357,13 @@ def test_a_model_that_learns_slowly_is_not_called_stalled(fake_root, tmp_path):
     proc = run_train([*TINY, "trainer.max_epochs=6", "optimizer.lr=1e-6"], fake_root, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert STALLED not in proc.stdout + proc.stderr
+
+
+def test_only_the_jobs_own_partial_writes_are_removed(fake_root, tmp_path):
+    """A run folder may hold other jobs' folders (hydra.run.dir=outputs): their writes in flight stay."""
+    other = tmp_path / "run" / "other_job" / "checkpoints" / ".last.ckpt.inflight.tmp"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"another job, still writing")
+    proc = run_train([*TINY, "hydra.run.dir=run"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert other.exists() and "partial file" not in proc.stdout
