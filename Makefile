@@ -87,7 +87,7 @@ SWEEP = logger=$(LOGGER) $(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(CLA
 # $(1): the table, $(2): its experiments, $(3): an optional command run on the sweep before the report,
 # $(4): overrides of this table's sweeps (the launcher).
 # Every multirun runs to its end (a failed job stops no other job; completed jobs are skipped on a re-run),
-# then the report; the exit status is 1 if any job failed.
+# then the report; the recipe ends with status 1 if any job failed (make itself then exits 2).
 define reproduce
 	@status=0; \
 	for experiment in $(2); do \

@@ -39,8 +39,9 @@ def unless_set(value, default):
 def folder_name(text: str) -> str:
     """A sweep job's settings as a folder name: kept as they are when short, else a readable head plus a
     hash of the whole, so that many overrides (an Optuna trial) still name a folder and the same settings
-    always name the same one."""
-    text = str(text)
+    always name the same one. A `/` in a value (dataset.source.path=/my/images) is written %2F (and `%`
+    itself %25), so it names one folder, not nested ones."""
+    text = str(text).replace("%", "%25").replace("/", "%2F")
     if len(text) <= MAX_DIRNAME:
         return text
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from arae.detector import DetectorExport
-from arae.errors import ConfigError, UserError
+from arae.errors import ConfigError, StorageError, UserError
 from arae.moved import current_target
 from arae.results import LAST_K, RESULTS_FILE, run_settings, write_json_atomic
 from arae.resume import ResumePoint
@@ -26,8 +26,8 @@ from arae.training import ARAEModule, EpochTimer
 from arae.training import build as training_build
 from arae.training.checkpointing import AtomicCheckpointIO, RandomStates
 from arae.training.interruption import Interrupted, StopAtEpochEnd, StopRequest
-from arae.training.monitor import EpochEvaluation, EvaluationSchedule
-from arae.validation import validate
+from arae.training.monitor import EpochEvaluation, EvaluationSchedule, StalledLearning
+from arae.validation import check_threads, validate
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,13 @@ def user_error(err: BaseException) -> UserError | None:
     return None
 
 
-def _loggers(cfg: DictConfig) -> list:
+def _loggers(cfg: DictConfig, resume: ResumePoint | None) -> list:
+    """The configured loggers; a resumed run's continue its files where the checkpoint left them."""
     loggers = [instantiate(node) for node in (cfg.logger or {}).values() if node is not None]
     params = OmegaConf.to_container(cfg, resolve=True)
     for logger in loggers:
+        if resume is not None and hasattr(logger, "continue_after"):
+            logger.continue_after(resume.epoch)
         logger.log_hyperparams(params)
     return loggers
 
@@ -90,11 +93,10 @@ def callback(node: DictConfig) -> pl.Callback:
 
 
 def set_threads(num_threads: int | None) -> None:
-    if num_threads is None:
-        return
-    if int(num_threads) < 1:
-        raise ConfigError(f"num_threads must be >= 1 or null (PyTorch's default), got {num_threads}")
-    torch.set_num_threads(int(num_threads))
+    """null keeps PyTorch's default."""
+    check_threads(num_threads)  # also for callers that skip `validate` (benchmarks/)
+    if num_threads is not None:
+        torch.set_num_threads(int(num_threads))
 
 
 def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
@@ -206,6 +208,7 @@ def train(
         timer,
         *(c for c in configured if isinstance(c, EpochTimer)),
         evaluation,
+        StalledLearning(),
         *(c for c in configured if not isinstance(c, EpochTimer)),
         StopAtEpochEnd(stop or StopRequest()),
         RandomStates(),
@@ -213,7 +216,7 @@ def train(
     ]
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
-        logger=_loggers(cfg) or False,
+        logger=_loggers(cfg, resume) or False,
         callbacks=callbacks,
         default_root_dir=str(output_dir),
         plugins=[AtomicCheckpointIO()],
@@ -243,9 +246,10 @@ def _identity(cfg: DictConfig) -> dict[str, Any]:
 
 def run_job(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None) -> dict[str, Any]:
     """`train`, with every outcome recorded in results.json: completed, failed (with its error) or
-    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; a re-run resumes it)."""
+    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; SIGINT: stopped at once, from the last
+    checkpoint; a re-run resumes it)."""
     failed = True
-    with StopRequest() as stop:
+    with StopRequest(sigint=True) as stop:
         try:
             results = train(cfg, output_dir, stop, resume)
             failed = False
@@ -260,7 +264,10 @@ def run_job(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None
                 "traceback": traceback.format_exc(),
                 **_identity(cfg),
             }
-            write_json_atomic(output_dir / RESULTS_FILE, payload)
+            try:
+                write_json_atomic(output_dir / RESULTS_FILE, payload)
+            except StorageError:  # e.g. the full disk that stopped the run: its own error is the one to report
+                log.warning("could not record the failure in %s", output_dir / RESULTS_FILE)
             if interrupted and not isinstance(err, Interrupted):
                 raise Interrupted(f"stopped by SIGTERM ({type(err).__name__}: {err})") from err
             raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -10,7 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from arae.errors import StorageError
+
 RESULTS_FILE = "results.json"
+TEMP_SUFFIX = ".tmp"  # write_atomic's temporary files: .<name>.<random>.tmp beside their target
 # The paper's measure, one fixed key: {"k": evaluations within the last `last_k` epochs, "mean": their mean
 # test AUROC, "std": their sample std (arae/stats.py)}. Results written before it hold `auroc_last_50`;
 # arae.reporting.collect reads those as this key.
@@ -85,13 +89,45 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _os_error(err: BaseException) -> OSError | None:
+    """The OSError behind `err`: torch.save reports a failed write (a full disk) as a RuntimeError whose
+    context is the OSError."""
+    while err is not None and not isinstance(err, OSError):
+        err = err.__cause__ or err.__context__
+    return err
+
+
+def storage_error(err: OSError, doing: str) -> StorageError:
+    """One line naming what failed, e.g. "no space left on device writing /run/checkpoints/last.ckpt"."""
+    reason = (err.strerror or str(err)).lower()
+    return StorageError(f"{reason} {doing}")
+
+
+def check_writable_folder(folder: Path, fix: str) -> None:
+    """That files can be made in `folder`, or where it would be created (its nearest existing parent): else a
+    StorageError naming the folder, the reason and `fix`. Leaves nothing behind."""
+    folder = Path(folder).absolute()
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is a file, not a folder")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise StorageError(f"cannot write to {folder} ({err.strerror or err}); {fix}") from None
+
+
 def write_atomic(path: Path, write: Callable[[BinaryIO], None], readable: bool = True) -> Path:
     """Calls `write` on a temporary file beside `path`, syncs it, then renames it over `path`: a reader, or a
     run killed midway, sees the old file or the new one, never half of one. `readable`: mode 0666 less the
-    umask (mkstemp makes files private)."""
+    umask (mkstemp makes files private). A write the file system refuses (a full disk, read-only) is a
+    StorageError naming `path`; the old file is left as it was."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as err:
+        raise storage_error(err, f"writing {path}") from err
     if readable:
         umask = os.umask(0)
         os.umask(umask)
@@ -102,10 +138,22 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None], readable: bool =
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        cause = _os_error(err) if isinstance(err, Exception) else None
+        if cause is not None:
+            raise storage_error(cause, f"writing {path}") from err
         raise
     return path
+
+
+def remove_partial_writes(folder: Path) -> list[Path]:
+    """Delete the temporary files that writes killed midway (SIGKILL) left in `folder` (not below it); only
+    for a caller that knows no other process writes there (arae.resume.job_lock). Returns what it removed."""
+    stale = [p for p in Path(folder).glob(f".*{TEMP_SUFFIX}") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> Path:

@@ -157,6 +157,19 @@ def test_arae_score_writes_scores_and_verdicts(runs, fake_root, tmp_path):
     assert "5 images" in proc.stdout
 
 
+def test_arae_score_scores_16_bit_images_as_docs_detector_md_says(runs, tmp_path, capsys):
+    """A 16-bit PNG is scaled by its depth and scored, with a note of the conversion, and the docs say so."""
+    deep = np.full((28, 28), 65535, dtype=np.uint16)
+    deep[:14] = 0
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    assert score_main([str(runs["a"]), str(tmp_path / "deep.png"), "--csv", str(tmp_path / "x.csv"), "--quiet"]) == 0
+    (row,) = csv.DictReader(open(tmp_path / "x.csv"))
+    assert float(row["score"]) >= 0 and row["converted"].endswith("->L")
+    docs = " ".join((REPO / "docs" / "detector.md").read_text().split())
+    sentence = next(s for s in docs.split(". ") if "16-bit" in s)
+    assert "refused" not in sentence and "converted" in sentence, sentence
+
+
 def test_arae_score_bad_files_exit_2_with_one_message(runs, tmp_path, capsys):
     Image.fromarray(np.zeros((56, 56, 3), dtype=np.uint8)).save(tmp_path / "big_rgb.png")
     (tmp_path / "broken.png").write_bytes(b"not a png")

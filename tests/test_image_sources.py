@@ -1,5 +1,10 @@
 """The image-file data sets, read from fake copies in their real layouts, and the protocols over them."""
 
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 from conftest import protocol
@@ -75,6 +80,43 @@ def test_cifar_pickles(image_root):
     missing = build_source("cifar10", root=image_root / "nowhere", download=False)
     with pytest.raises(DataError, match="cifar10_jpg"):
         missing.split(train=True)
+
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        from pathlib import Path
+
+        return Path.touch, (Path(self.marker),)
+
+
+def crafted_cifar(image_root, tmp_path, entry) -> Path:
+    """A copy of the fake CIFAR-10 whose first training batch is `entry`, pickled."""
+    folder = shutil.copytree(image_root / "cifar-10-batches-py", tmp_path / "cifar-10-batches-py")
+    (folder / "data_batch_1").write_bytes(pickle.dumps(entry, protocol=2))
+    return tmp_path
+
+
+def test_a_crafted_cifar_batch_runs_no_code(image_root, tmp_path):
+    marker = tmp_path / "payload-ran"
+    root = crafted_cifar(image_root, tmp_path, {"data": Payload(marker), "labels": [0]})
+    with pytest.raises(DataError, match="data_batch_1"):
+        build_source("cifar10", root=root, download=False).split(train=True)
+    assert not marker.exists()
+
+
+def test_cifar_batches_pickled_by_old_numpy_still_read(image_root, tmp_path):
+    """The published batches name numpy.core (NumPy 1), not numpy._core."""
+    data = np.zeros((20, 3072), dtype=np.uint8)
+    root = crafted_cifar(image_root, tmp_path, {"batch_label": "x", "data": data, "labels": [1] * 20,
+                                                "filenames": ["a.png"] * 20})
+    old = (root / "cifar-10-batches-py" / "data_batch_1").read_bytes().replace(b"numpy._core", b"numpy.core")
+    (root / "cifar-10-batches-py" / "data_batch_1").write_bytes(old)
+    assert b"numpy.core.multiarray" in old
+    images, labels = build_source("cifar10", root=root, download=False).split(train=True)
+    assert images.shape == (100, 3, 32, 32) and labels[:20].tolist() == [1] * 20
 
 
 def test_conv_autoencoder_shapes_and_size_check():

@@ -1,5 +1,6 @@
 """ARAEModule.load_from_checkpoint: the Lightning way back from a checkpoint train.py wrote."""
 
+import pytest
 import pytorch_lightning as pl
 import torch
 from detector_runs import shared_runs
@@ -57,3 +58,28 @@ def test_a_checkpoint_that_saved_the_modules_parts_still_loads(fake_root, tmp_pa
     module = ARAEModule.load_from_checkpoint(tmp_path / "old.ckpt")
     assert isinstance(module.attack, PGD) and module.attack.steps == 3 and module.loss.gamma == 0.1
     assert isinstance(module.crafting, EpochCrafting)
+
+
+class Payload:
+    """Unpickling it would create `marker`: what a crafted checkpoint could do with any code."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        from pathlib import Path
+
+        return Path.touch, (Path(self.marker),)
+
+
+def test_a_crafted_checkpoint_runs_no_code(fake_root, tmp_path_factory, tmp_path):
+    from arae.errors import DataError
+
+    checkpoint = torch.load(shared_runs(fake_root, tmp_path_factory)["a"] / "checkpoints" / "last.ckpt",
+                            weights_only=True)
+    marker = tmp_path / "payload-ran"
+    checkpoint["hyper_parameters"]["payload"] = Payload(marker)
+    torch.save(checkpoint, tmp_path / "crafted.ckpt")
+    with pytest.raises(DataError, match="not a checkpoint written by arae's train.py"):
+        ARAEModule.load_from_checkpoint(tmp_path / "crafted.ckpt")
+    assert not marker.exists()

@@ -76,6 +76,17 @@ def test_reproduce_targets_pass_their_settings(tmp_path):
     assert "-m arae.report multirun_outputs/table6 --paper table6" in out
 
 
+def test_a_reproduce_target_with_a_failed_job_exits_as_the_docs_say(tmp_path):
+    """The recipe ends with status 1 when a job failed; make itself then exits 2, and the docs say 2."""
+    env = {**os.environ, "MAKEFLAGS": ""}
+    cmd = ["make", "-C", str(REPO), "reproduce-table6", "PY=false", "STAMP=", f"OUTPUTS={tmp_path}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and "Error 1" in proc.stderr, proc.stderr
+    for page in ("reproduce.md", "troubleshooting.md"):
+        text = " ".join((REPO / "docs" / page).read_text().split())
+        assert "exit status 2" in text and "exit with status 1" not in text and "exit status 1 if" not in text, page
+
+
 def launcher_settings(launcher) -> dict:
     """What an instantiated plugin launcher will run with (each plugin keeps its settings its own way)."""
     for attribute in ("params", "joblib", "ray_cfg"):  # submitit, joblib, ray

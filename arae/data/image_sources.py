@@ -259,6 +259,24 @@ class HeadCT(PooledSource):
         return self._data
 
 
+class BatchUnpickler(pickle.Unpickler):
+    """CIFAR-10's batches are pickles, which may name any function to call; this reads only what they hold
+    (plain values and NumPy arrays, as NumPy 1 or 2 pickles them), so a crafted file cannot run code."""
+
+    ALLOWED = {
+        *((f"numpy.{core}.multiarray", "_reconstruct") for core in ("core", "_core")),
+        *((f"numpy.{core}.numeric", "_frombuffer") for core in ("core", "_core")),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),  # bytes pickled by Python 3 at protocol 2
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR-10 batch never holds")
+        return super().find_class(module, name)
+
+
 @register_source("cifar10")
 class CIFAR10(DownloadedSource):
     """CIFAR-10 in torchvision's layout (`root/cifar-10-batches-py/`, the pickled batches), downloaded by
@@ -286,7 +304,7 @@ class CIFAR10(DownloadedSource):
         path = self.data_dir / name
         try:
             with open(path, "rb") as handle:
-                entry = pickle.load(handle, encoding="latin1")
+                entry = BatchUnpickler(handle, encoding="latin1").load()
             data = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
             labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
         except Exception as err:

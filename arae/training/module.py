@@ -40,10 +40,12 @@ class ARAEModule(pl.LightningModule):
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, **kwargs) -> ARAEModule:
         """Rebuild the module from the module config saved as hyperparameters (conf/module/, resolved),
         then load the weights. Lightning's default would pass the saved values to
-        `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters."""
+        `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters.
+        The file is read as plain values and tensors only (`weights_only`), so a crafted one runs no code."""
+        from arae.detector.checkpoint import load_checkpoint
         from arae.training.build import module_from_hparams  # it imports this module
 
-        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        checkpoint = load_checkpoint(checkpoint_path)
         module = module_from_hparams({**checkpoint["hyper_parameters"], **kwargs})
         module.load_state_dict(checkpoint["state_dict"], strict=strict)
         return module.to(map_location) if map_location is not None else module

@@ -19,6 +19,7 @@ defaults, so a key missing there fails at once.
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 import pytorch_lightning as pl
@@ -26,6 +27,8 @@ import torch
 
 from arae.data.loaders import batch_loader
 from arae.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
@@ -48,6 +51,32 @@ class Splits(NamedTuple):
     train: torch.Tensor
     test: Labelled
     val: Labelled | None = None
+
+
+# Below these sizes a run still trains and reports an AUROC, but one that rests on too few images to mean
+# much (1 training image and 2 test images gave AUROC 0.0): a warning, kept in results.json's data_notes.
+MIN_TRAIN, MIN_PER_KIND = 10, 2
+
+
+def _images(n: int, kind: str) -> str:
+    return f"{n} {kind} image{'' if n == 1 else 's'}"
+
+
+def small_split_note(sizes: dict[str, int]) -> str | None:
+    """What is too small in a protocol's split sizes (`split_sizes()`), or None."""
+    evaluated = [(part, name) for part, name in (("test", "test"), ("val", "validation")) if f"{part}_normal" in sizes]
+    fewest = min((sizes[f"{part}_{kind}"] for part, _ in evaluated for kind in ("normal", "anomaly")), default=MIN_PER_KIND)
+    if sizes["train"] >= MIN_TRAIN and fewest >= MIN_PER_KIND:
+        return None
+    shown = [_images(sizes["train"], "training")] + [
+        f"{sizes[f'{part}_normal']} normal and {_images(sizes[f'{part}_anomaly'], f'anomalous {name}')}"
+        for part, name in evaluated
+    ]
+    return (
+        f"the splits are small: {', '.join(shown)}; an AUROC of so few images says little (at least {MIN_TRAIN} "
+        f"training images and {MIN_PER_KIND} normal and {MIN_PER_KIND} anomalous images per evaluation split are "
+        "advised): add images, or choose more normal classes"
+    )
 
 
 def _counts(part: str, split: Labelled | None) -> dict[str, int]:
@@ -74,6 +103,7 @@ class ProtocolDataModule(pl.LightningDataModule):
         self.normal_classes: tuple[int, ...] = ()
         self._splits: Splits | None = None
         self._train: torch.Tensor | None = None  # the training images, less any calibration split
+        self.notes: list[str] = []  # what setup() found worth saying about the split (small_split_note)
 
     def _split(self) -> Splits:
         raise NotImplementedError(f"{type(self).__name__} must say how it splits the data (_split)")
@@ -82,6 +112,10 @@ class ProtocolDataModule(pl.LightningDataModule):
         if self._splits is None:
             self._splits = self._split()
             self._train = self._splits.train
+            note = small_split_note(self.split_sizes())
+            self.notes = [note] if note else []
+            if note:
+                log.warning(note)
 
     def _ready(self) -> Splits:
         if self._splits is None:
@@ -131,13 +165,17 @@ class ProtocolDataModule(pl.LightningDataModule):
         """What results.json records about the data: the images trained and tested, the protocol's split
         sizes (before any calibration split) and what the source said about itself (e.g. missing files)."""
         splits = self._ready()
-        sizes = {"train": len(splits.train), **_counts("val", splits.val), **_counts("test", splits.test)}
         return {
             "n_train": len(self.train_set()),
             "n_test": len(splits.test.labels),
-            "split_sizes": sizes,
-            "data_notes": list(self.source.notes),
+            "split_sizes": self.split_sizes(),
+            "data_notes": [*self.source.notes, *self.notes],
         }
+
+    def split_sizes(self) -> dict[str, int]:
+        """The protocol's split sizes, before any calibration split."""
+        splits = self._ready()
+        return {"train": len(splits.train), **_counts("val", splits.val), **_counts("test", splits.test)}
 
     def state_dict(self) -> dict:
         return {"train_order": self.train_order.get_state()}
