@@ -46,6 +46,13 @@ class EpochEvaluation(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._loader = trainer.datamodule.val_dataloader()
 
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """An epoch that is not evaluated shows no `val/*`: Lightning would keep showing the last evaluated
+        epoch's values (on the bar, in the per-epoch line) as if they were this epoch's."""
+        for metrics in (trainer.callback_metrics, trainer.progress_bar_metrics):
+            for key in [k for k in metrics if k.startswith("val/")]:
+                del metrics[key]
+
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
         if not self.schedule.due(epoch):
