@@ -276,7 +276,7 @@ def framework_eval(cfg: DictConfig, module, datamodule, root: str) -> float:
     """One scheduled evaluation as train.py runs it (the EpochEvaluation callback's pass and metrics)."""
     device = torch.device("cuda" if cfg.trainer.accelerator == "gpu" else "cpu")
     module.net.to(device)
-    loader = datamodule.val_dataloader()
+    loader = datamodule.eval_dataloader()
     return timed(lambda: evaluate(module.net, loader), device)
 
 

@@ -135,7 +135,7 @@ class WandbMedia(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._run = _wandb_run(trainer) if trainer.is_global_zero else None
         if self._run is not None:
-            self._images = pick_images(trainer.datamodule.val_dataloader(), self.per_class)
+            self._images = pick_images(trainer.datamodule.eval_dataloader(), self.per_class)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
@@ -157,7 +157,7 @@ class WandbMedia(pl.Callback):
             return
         import wandb
 
-        scores, labels = loader_scores(pl_module.net, trainer.datamodule.val_dataloader())
+        scores, labels = loader_scores(pl_module.net, trainer.datamodule.eval_dataloader())
         scores, labels = scores.float(), labels.long()
         auc = float(auroc(scores, labels))
         table = wandb.Table(columns=["false positive rate", "true positive rate"], data=roc_points(scores, labels))
