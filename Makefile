@@ -137,7 +137,7 @@ recipe-report: $(STAMP) ## time-to-target table of studies/recipe + studies/fide
 report: $(STAMP) ## tables of every run under DIR (default multirun_outputs): DIR=... ARGS='--by attack,seed'
 	$(PY) -m arae.report $(or $(DIR),multirun_outputs) $(ARGS)
 
-dashboard: $(STAMP) ## W&B report spec comparing the variants of a sweep: DIR=multirun_outputs/table6 (writes DIR/dashboard.json)
+dashboard: $(STAMP) ## W&B report comparing the variants of a sweep: DIR=multirun_outputs/table6 (DIR/dashboard.json, .html, .png); ARGS='--publish ENTITY/PROJECT'
 	$(PY) -m arae.dashboard $(or $(DIR),multirun_outputs) $(ARGS)
 
 # make figures: a small sweep of its own, then every analysis of the paper. DAE and ARAE on FIGURES_CLASSES
