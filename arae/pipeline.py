@@ -6,7 +6,6 @@ import logging
 import sys
 import time
 import traceback
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer
 from arae.training import build as training_build
 from arae.training.checkpointing import AtomicCheckpointIO, RandomStates
+from arae.training.console import quiet_lightning
 from arae.training.interruption import Interrupted, StopAtEpochEnd, StopRequest
 from arae.training.monitor import EpochEvaluation, EvaluationSchedule, StalledLearning
 from arae.validation import check_threads, validate
@@ -33,10 +33,15 @@ log = logging.getLogger(__name__)
 
 MATMUL_PRECISIONS = ("highest", "high", "medium")
 
-# Data are in-memory tensors sliced per batch: worker processes would only add overhead.
-warnings.filterwarnings("ignore", ".*does not have many workers.*")
-# The per-epoch evaluation is the EpochEvaluation callback's, not Lightning's validation loop.
-warnings.filterwarnings("ignore", ".*val_dataloader` but have no `validation_step.*")
+
+
+def no_validation_loop(datamodule):
+    """The DataModule as the Trainer should see it: without a validation loader. The per-epoch evaluation is
+    the EpochEvaluation callback's (it reads `eval_dataloader()`), and a loader Lightning cannot use would
+    only make it warn that the module has no `validation_step`. The class keeps `val_dataloader` for the
+    ensemble engine alone; an attribute set to None is, for Lightning, a hook not implemented."""
+    datamodule.val_dataloader = None
+    return datamodule
 
 
 def user_error(err: BaseException) -> UserError | None:
@@ -196,6 +201,7 @@ def train(
 ) -> dict[str, Any]:
     """Train (or, given `resume`, continue training) and test one detector; return (and write) its results."""
     started = time.perf_counter()
+    quiet_lightning()
     parts = build_job(cfg)
     module, datamodule, evaluation = parts.module, parts.datamodule, parts.evaluation
     timer = EpochTimer()
@@ -222,7 +228,7 @@ def train(
         plugins=[AtomicCheckpointIO()],
     )
     check_single_device(trainer)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume.path) if resume else None)
+    trainer.fit(module, datamodule=no_validation_loop(datamodule), ckpt_path=str(resume.path) if resume else None)
     if stop is not None and stop.requested:
         raise Interrupted(f"stopped by SIGTERM after epoch {trainer.current_epoch} of {parts.max_epochs}")
     test_metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]

@@ -41,8 +41,11 @@ def print_summary(results: dict[str, Any], console: Console | None = None) -> No
     spe = results["seconds_per_epoch"]
     table.add_row("seconds / epoch", f"{spe:.2f}" if spe is not None else "-")
     table.add_row("wall time", f"{results['wall_seconds']:.1f} s")
-    table.add_row("results", str(Path(results["output_dir"]) / "results.json"))
     console.print(table)
+    # Below the table, on a line of its own: a table cell would cut a long path at the console's width
+    # (80 columns when output goes to a file), and markup would eat brackets (normal_class=[4,5]).
+    path = Path(results["output_dir"]) / "results.json"
+    console.print(f"results: {path}", soft_wrap=True, markup=False, highlight=False)
 
 
 OBJECTIVES = ("val/auroc", "val/auroc_last_k_mean")

@@ -57,7 +57,7 @@ from torch.utils.flop_counter import flop_registry  # noqa: E402
 from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack  # noqa: E402
 from arae.config import register_resolvers  # noqa: E402
 from arae.data.registry import register_source  # noqa: E402
-from arae.pipeline import build_module, set_threads  # noqa: E402
+from arae.pipeline import build_module, no_validation_loop, set_threads  # noqa: E402
 from arae.results import write_json_atomic  # noqa: E402
 from arae.scoring import anomaly_metrics  # noqa: E402
 from arae.training import EpochTimer  # noqa: E402
@@ -266,7 +266,7 @@ def framework_epoch(cfg: DictConfig, module, datamodule, root: str) -> tuple[flo
     of saving that trainer's checkpoint (what the checkpoint callback writes every few epochs)."""
     timer = EpochTimer()
     trainer = trainer_for(cfg, root, [timer])
-    trainer.fit(module, datamodule=datamodule)
+    trainer.fit(module, datamodule=no_validation_loop(datamodule))
     start = time.perf_counter()
     trainer.save_checkpoint(str(Path(root) / "bench.ckpt"))
     return timer.seconds[0], time.perf_counter() - start
@@ -276,7 +276,7 @@ def framework_eval(cfg: DictConfig, module, datamodule, root: str) -> float:
     """One scheduled evaluation as train.py runs it (the EpochEvaluation callback's pass and metrics)."""
     device = torch.device("cuda" if cfg.trainer.accelerator == "gpu" else "cpu")
     module.net.to(device)
-    loader = datamodule.val_dataloader()
+    loader = datamodule.eval_dataloader()
     return timed(lambda: evaluate(module.net, loader), device)
 
 

@@ -13,11 +13,12 @@
    Table 6 (conf/experiment/table6*.yaml): paper epochs x s/epoch per member / members in flight.
 
 It writes benchmarks/results/gpu_<date_time>.json (--out). Without a CUDA device it refuses, unless --dry:
-a tiny CPU run (few images, 2 PGD steps, 1 epoch) of the same code paths writing the same keys, "dry": true.
+a tiny CPU run (few images, 2 PGD steps, cheap L2 and spatial attacks, 1 epoch) of the same code paths
+writing the same keys, "dry": true.
 
     python benchmarks/gpu.py                                  # on the GPU machine
     python benchmarks/gpu.py --classes 8 --epochs 100 --no-ensemble
-    python benchmarks/gpu.py --dry                            # anywhere, under a minute on one core
+    python benchmarks/gpu.py --dry                            # anywhere, one to two minutes
 
 No network is used: data must be under ARAE_DATA_DIR (downloads are turned off), W&B is disabled.
 """
@@ -57,8 +58,12 @@ VARIANTS = ["dae", "arae", "arae_a", "arae_r"]
 CLASSES = ["3", "8"]
 TABLE6 = ["table6", "table6_pairs"]
 PEAK_SIZE, DRY_PEAK_SIZE = 8192, 256
-# Dry mode: a handful of images and PGD steps, one epoch; the sweep trains 2 batches of 16 images.
+# Dry mode: a handful of images and PGD steps, one epoch; the sweep trains 2 batches of 16 images, the
+# ensemble (which trains whole epochs only) one epoch in batches of the data set's size; both with
+# debug=smoke's cheap attacks (2 L2 steps, 27 spatial transforms: conf/debug/smoke.yaml), without which
+# ARAE-A's epoch alone took minutes.
 DRY = {"images": 64, "steps": 2, "epochs": 1, "batch_size": 16, "batches": 2}
+DRY_ATTACKS = ["+smoke.l2_steps=2", "+smoke.spatial_angle_step=30"]
 NO_CUDA = ("gpu.py: no CUDA device here (torch.cuda.is_available() is false; torch {torch}). Run it on a "
            "machine with an NVIDIA GPU, or pass --dry for a tiny CPU run of the same code paths.")
 
@@ -198,9 +203,9 @@ def sweep_command(args, sweep_dir: Path, data_root: Path, launcher: str | None) 
         command.append(f"trainer.max_epochs={args.epochs}")
     if args.dry:
         command += [f"trainer.max_epochs={DRY['epochs']}", f"dataset.pgd_steps={DRY['steps']}",
-                    f"dataset.batch_size={DRY['batch_size']}", f"num_threads={args.threads}"]
+                    f"num_threads={args.threads}", *DRY_ATTACKS]
         if launcher != "ensemble":  # the ensemble trains whole epochs only (it refuses limit_train_batches)
-            command.append(f"+trainer.limit_train_batches={DRY['batches']}")
+            command += [f"dataset.batch_size={DRY['batch_size']}", f"+trainer.limit_train_batches={DRY['batches']}"]
     else:
         command.append("trainer=gpu")
     if launcher:

@@ -29,18 +29,25 @@ TINY = [
 def conf_settings(name: str, key: str | None = None) -> dict:
     """The plain settings of conf/<name>.yaml (e.g. "adversary/spatial", "crafting/epoch"), or of its node
     `key` (e.g. "adversary" of "attack/noise"): its keys less `_target_`, `defaults`, nested objects and
-    interpolations. Constructors have no defaults (every value
+    interpolations into other config groups (`${dataset.pgd_steps}`); one with a default of its own
+    (`${oc.select:smoke.l2_steps,100}`) reads as that default. Constructors have no defaults (every value
     lives in conf/), so tests that build objects directly pass these rather than repeat the YAML."""
     from omegaconf import OmegaConf
+    from omegaconf.errors import InterpolationResolutionError
 
     node = OmegaConf.load(REPO / "conf" / f"{name}.yaml")
     node = node if key is None else OmegaConf.select(node, key)
-    skip = {"_target_", "defaults"}
-    return {
-        k: OmegaConf.to_object(node[k]) if OmegaConf.is_list(node[k]) else node[k]
-        for k in node
-        if k not in skip and not OmegaConf.is_interpolation(node, k) and not OmegaConf.is_dict(node[k])
-    }
+    settings = {}
+    for k in node:
+        if k in ("_target_", "defaults"):
+            continue
+        try:
+            value = node[k]
+        except InterpolationResolutionError:  # a value of another config group
+            continue
+        if not OmegaConf.is_dict(value):
+            settings[k] = OmegaConf.to_object(value) if OmegaConf.is_list(value) else value
+    return settings
 
 
 @pytest.fixture

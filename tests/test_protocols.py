@@ -71,7 +71,7 @@ def test_the_splits_loaders_and_report_of_every_protocol(datamodule):
     assert torch.equal(test.labels.bool(), ~torch.isin(test.classes, normal))
     assert datamodule.has_validation == (val is not None) == (datamodule.name == "p1" and datamodule.validation_fraction > 0)
     monitored = val if val is not None else test
-    assert all(torch.equal(a, b) for a, b in zip(_served(datamodule.val_dataloader()), monitored[:2]))
+    assert all(torch.equal(a, b) for a, b in zip(_served(datamodule.eval_dataloader()), monitored[:2]))
     assert all(torch.equal(a, b) for a, b in zip(_served(datamodule.test_dataloader()), test[:2]))
 
     report = datamodule.report()

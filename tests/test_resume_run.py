@@ -55,16 +55,16 @@ def wait_for_checkpoint(proc, path, epochs: int, timeout: float = 120) -> int:
 
 
 def logged_epochs(run) -> list[int]:
-    """The epochs of csv/metrics.csv's training rows, in file order (0 = the first epoch)."""
+    """The epochs of csv/metrics.csv's training rows, in file order (1 = the first epoch)."""
     with open(run / "csv" / "metrics.csv", newline="") as handle:
-        return [int(row["epoch"]) for row in csv.DictReader(handle) if row.get("train/loss")]
+        return [int(float(row["epoch"])) for row in csv.DictReader(handle) if row.get("train/loss")]
 
 
 def wait_for_row(proc, run, epochs: int, timeout: float = 60) -> None:
     """Until csv/metrics.csv holds the training row of epoch `epochs` (counted from 1)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if (run / "csv" / "metrics.csv").exists() and epochs - 1 in logged_epochs(run):
+        if (run / "csv" / "metrics.csv").exists() and epochs in logged_epochs(run):
             return
         time.sleep(0.01)
 
@@ -102,7 +102,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(fake_root, tmp_path, uni
     assert resumed["status"] == "completed" and resumed["resumed_from_epoch"] >= killed_after
     same_run(resumed, uninterrupted)
     assert not (tmp_path / "run" / "previous_attempts").exists()
-    assert logged_epochs(tmp_path / "run") == list(range(20))
+    assert logged_epochs(tmp_path / "run") == list(range(1, 21))
 
 
 def test_sigterm_saves_stops_non_zero_and_resumes(fake_root, tmp_path, uninterrupted):
@@ -124,7 +124,7 @@ def test_sigterm_saves_stops_non_zero_and_resumes(fake_root, tmp_path, uninterru
     resumed = json.loads((tmp_path / "run" / "results.json").read_text())
     assert resumed["status"] == "completed" and resumed["resumed_from_epoch"] == stopped_after
     same_run(resumed, uninterrupted)
-    assert logged_epochs(tmp_path / "run") == list(range(20))
+    assert logged_epochs(tmp_path / "run") == list(range(1, 21))
 
 
 def test_a_diverging_loss_stops_the_run_with_a_message(fake_root, tmp_path):
@@ -272,17 +272,17 @@ def test_sigint_mid_epoch_is_interrupted_and_resumes(fake_root, tmp_path, uninte
     resumed = json.loads((tmp_path / "run" / "results.json").read_text())
     assert resumed["resumed_from_epoch"] == 3
     same_run(resumed, uninterrupted)
-    assert logged_epochs(tmp_path / "run") == list(range(20))
+    assert logged_epochs(tmp_path / "run") == list(range(1, 21))
 
 
 def test_sigterm_in_process_resumed_log_holds_every_epoch_once(fake_root, tmp_path):
     args = [*RESUMABLE, "trainer.max_epochs=6", "hydra.run.dir=run"]
     stopped = run_train([*args, *send("SIGTERM", epoch=3)], fake_root, tmp_path)
     assert stopped.returncode == 143, stopped.stderr[-3000:]
-    assert logged_epochs(tmp_path / "run") == [0, 1, 2]
+    assert logged_epochs(tmp_path / "run") == [1, 2, 3]
     again = run_train(args, fake_root, tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert logged_epochs(tmp_path / "run") == list(range(6))
+    assert logged_epochs(tmp_path / "run") == list(range(1, 7))
     with open(tmp_path / "run" / "csv" / "metrics.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sum(bool(row.get("test/auroc")) for row in rows) == 1

@@ -16,20 +16,21 @@ from arae.results import write_atomic
 
 
 def _epoch(row: dict[str, str]) -> float:
-    """A row's epoch (counted from 0); rows without one (the final ones, logged after the test) sort last."""
+    """A row's epoch (counted from 1, as everywhere in arae); rows without one (the final ones, logged after
+    the test) sort last."""
     value = row.get("epoch") or ""
     return float(value) if value else math.inf
 
 
 def keep_rows_before(path: Path, epoch: int) -> list[str]:
-    """Keep the rows of `path` (a metrics.csv) of the epochs before `epoch`, which a run resumed after
-    `epoch` epochs does not train again, and return its header. Rows of later epochs (trained after the
+    """Keep the rows of `path` (a metrics.csv) of epochs 1..`epoch`, which a run resumed after `epoch`
+    epochs does not train again, and return its header. Rows of later epochs (trained after the
     checkpoint, before the run was stopped) and the final rows go: the resumed run writes them anew."""
     if not path.is_file():
         return []
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
-        rows = [row for row in reader if _epoch(row) < epoch]
+        rows = [row for row in reader if _epoch(row) <= epoch]
         header = list(reader.fieldnames or [])
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, fieldnames=header)
@@ -40,8 +41,8 @@ def keep_rows_before(path: Path, epoch: int) -> list[str]:
 
 
 class _ContinuedWriter(ExperimentWriter):
-    """Lightning's writer, but continuing the metrics.csv it finds (trimmed to the epochs before
-    `before_epoch`) instead of deleting it."""
+    """Lightning's writer, but continuing the metrics.csv it finds (trimmed to epochs 1..`before_epoch`, the
+    ones the checkpoint holds) instead of deleting it."""
 
     def __init__(self, log_dir: str, before_epoch: int) -> None:
         self.before_epoch = before_epoch

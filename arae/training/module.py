@@ -114,6 +114,9 @@ class ARAEModule(pl.LightningModule):
         sums = self._epoch_sums
         if sums.get("n"):  # the same epoch means that log(on_epoch=True) would give, logged once
             self.log_dict({f"train/{k}": v / sums["n"] for k, v in sums.items() if k != "n"})
+        # Epochs are counted 1…N, as in the paper, results.json and the console; without this key every
+        # logger would get Lightning's own `epoch`, counted from 0 (metrics.csv, W&B).
+        self.log("epoch", float(self.current_epoch + 1))
 
     # -- final test: reconstruction error of the clean input, anomaly = positive -----------------
     def test_step(self, batch, batch_idx: int) -> None:

@@ -77,7 +77,7 @@ def evaluate(net: nn.Module, loader) -> dict[str, torch.Tensor]:
 
 class EpochEvaluation(pl.Callback):
     """After each scheduled training epoch, the AUROC (and FPR, F1) on the DataModule's evaluation split
-    (`val_dataloader`: the test split unless the protocol holds out a validation split), logged as `val/*`
+    (`eval_dataloader`: the test split unless the protocol holds out a validation split), logged as `val/*`
     and kept with its epoch. The history travels in checkpoints, so a resumed run keeps it."""
 
     def __init__(self, schedule: EvaluationSchedule) -> None:
@@ -87,7 +87,14 @@ class EpochEvaluation(pl.Callback):
         self._loader = None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._loader = trainer.datamodule.val_dataloader()
+        self._loader = trainer.datamodule.eval_dataloader()
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """An epoch that is not evaluated shows no `val/*`: Lightning would keep showing the last evaluated
+        epoch's values (on the bar, in the per-epoch line) as if they were this epoch's."""
+        for metrics in (trainer.callback_metrics, trainer.progress_bar_metrics):
+            for key in [k for k in metrics if k.startswith("val/")]:
+                del metrics[key]
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         epoch = trainer.current_epoch + 1

@@ -6,8 +6,10 @@ split, in `_split()`. The base holds the result and gives everything else one sh
 - `setup()` splits once (a second call does nothing); each method below needs it done.
 - `train_set()`: the training images; `train_dataloader()` yields (images, positions into it).
 - `val_set()` (None without a validation split; `has_validation`) and `test_set()`: labelled images.
-- `val_dataloader()`: the validation split, else the test split (the paper monitors test AUROC every
-  epoch); `test_dataloader()`: the test split. Batches are (images, labels), 1 = anomaly.
+- `eval_dataloader()`: the validation split, else the test split (the paper monitors test AUROC every
+  epoch), which the per-epoch evaluation reads (arae/training/monitor.py); `test_dataloader()`: the test
+  split. Batches are (images, labels), 1 = anomaly. Lightning's validation loop is not used: the
+  DataModule offers Lightning a training and a test loader only.
 - `calibration_split(fraction, seed)`: takes calibration images out of the training set (the detector's
   threshold); the DataModule changes its own training set, no one else does.
 - `report()`: what results.json records about the data.
@@ -192,9 +194,14 @@ class ProtocolDataModule(pl.LightningDataModule):
     def _eval_loader(self, split: Labelled):
         return batch_loader(split.images, split.labels, batch_size=self.eval_batch_size, shuffle=False)
 
-    def val_dataloader(self):
+    def eval_dataloader(self):
+        """The split the per-epoch evaluation measures: the validation split, else the test split."""
         val = self.val_set()
         return self._eval_loader(val if val is not None else self.test_set())
+
+    # The ensemble engine's name for eval_dataloader (arae/ensemble/engine.py, until the ensemble trains on the
+    # Lightning path). The Lightning path hides it from the Trainer (arae/pipeline.py: no_validation_loop).
+    val_dataloader = eval_dataloader
 
     def test_dataloader(self):
         return self._eval_loader(self.test_set())
