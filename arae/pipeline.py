@@ -178,7 +178,7 @@ def results_record(
         LAST_K: evaluation.summary(epochs, int(cfg.last_k)),
         "val_auroc_history": evaluation.aurocs,
         "val_auroc_epochs": evaluation.epochs,
-        "detector": parts.calibration.threshold(net, parts.calibration_images),
+        "detector": parts.calibration.threshold(net, parts.calibration_images, datamodule.eval_batch_size),
         "seconds_per_epoch": sum(epoch_seconds) / timed if timed else None,
         "epoch_seconds": list(epoch_seconds),
         "wall_seconds": time.perf_counter() - started,
@@ -197,7 +197,8 @@ def train(
     parts = build_job(cfg)
     module, datamodule, evaluation = parts.module, parts.datamodule, parts.evaluation
     timer = EpochTimer()
-    export = DetectorExport(parts.calibration, parts.calibration_images, detector_metadata(cfg, datamodule))
+    export = DetectorExport(parts.calibration, parts.calibration_images, datamodule.eval_batch_size,
+                            detector_metadata(cfg, datamodule))
     # Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
     # evaluation starts; the other configured callbacks (the per-epoch log line) see its metrics; the
     # checkpoint callback runs last of all (Lightning puts it there).

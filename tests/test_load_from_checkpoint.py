@@ -36,11 +36,9 @@ def test_a_loaded_module_trains_on(fake_root, tmp_path_factory):
 
 
 def _datamodule(root):
-    from conftest import protocol
+    from conftest import data_source, protocol
 
-    from arae.data import build_source
-
-    datamodule = protocol("p2", build_source("mnist", root=str(root), download=False), normal_class=8, batch_size=16)
+    datamodule = protocol("p2", data_source("mnist", root=str(root), download=False), normal_class=8, batch_size=16)
     datamodule.setup("fit")
     return datamodule
 
