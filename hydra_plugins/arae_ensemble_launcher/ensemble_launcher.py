@@ -11,7 +11,7 @@ from arae.ensemble.sweep import EnsembleSweep
 
 
 class EnsembleLauncher(Launcher):
-    def __init__(self, max_members: int = 10) -> None:
+    def __init__(self, max_members: int) -> None:
         self.sweep = EnsembleSweep(max_members)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
