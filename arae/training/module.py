@@ -12,6 +12,7 @@ from torch import nn
 
 from arae.errors import TrainingDiverged
 from arae.scoring import AnomalyMetrics, anomaly_score
+from arae.training.build import module_from_hparams
 from arae.training.losses import ARAELoss
 from arae.training.step import optimisation_step
 
@@ -41,8 +42,6 @@ class ARAEModule(pl.LightningModule):
         """Rebuild the module from the module config saved as hyperparameters (conf/module/, resolved),
         then load the weights. Lightning's default would pass the saved values to
         `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters."""
-        from arae.training.build import module_from_hparams  # it imports this module
-
         checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
         module = module_from_hparams({**checkpoint["hyper_parameters"], **kwargs})
         module.load_state_dict(checkpoint["state_dict"], strict=strict)
