@@ -19,7 +19,6 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from arae.detector import DetectorExport
 from arae.errors import ConfigError, UserError
-from arae.moved import current_target
 from arae.results import LAST_K, RESULTS_FILE, run_settings, write_json_atomic
 from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer
@@ -85,8 +84,8 @@ def detector_metadata(cfg: DictConfig, datamodule) -> dict[str, Any]:
 
 
 def callback(node: DictConfig) -> pl.Callback:
-    """A configured callback; an older run's stored config may name a class that has moved (arae.moved)."""
-    return instantiate(node, _target_=current_target(node._target_))
+    """A configured callback."""
+    return instantiate(node)
 
 
 def set_threads(num_threads: int | None) -> None:

@@ -10,7 +10,7 @@ def _job(root, name, attack, classes, auroc, group="table6"):
     folder.mkdir(parents=True)
     results = {
         "status": "completed", "dataset": "mnist", "attack": attack, "normal_classes": classes, "seed": 0,
-        "run_name": name, "auroc_last_50": {"k": 50, "mean": auroc, "std": 0.01}, "config": {"group": group},
+        "run_name": name, "auroc_last_k": {"k": 50, "mean": auroc, "std": 0.01}, "config": {"group": group},
     }  # fmt: skip
     (folder / "results.json").write_text(json.dumps(results))
 

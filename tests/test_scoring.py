@@ -167,17 +167,3 @@ def test_loader_scores_keep_labels_in_step_and_restore_the_mode_on_errors():
     with pytest.raises(RuntimeError, match="boom"):
         scores_of(broken, images, 64)
     assert broken.training
-
-
-def test_stored_configs_naming_moved_classes_still_build():
-    """Checkpoints and .hydra/config.yaml files of older runs name arae.evaluation.ThresholdedF1."""
-    from hydra.utils import get_class
-    from omegaconf import OmegaConf
-
-    from arae.moved import MOVED, current_target
-    from arae.pipeline import callback
-    from arae.training.thresholded_f1 import ThresholdedF1
-
-    made = callback(OmegaConf.create({"_target_": "arae.evaluation.ThresholdedF1", "positive": "normal"}))
-    assert isinstance(made, ThresholdedF1) and made.positive == "normal"
-    assert all(get_class(current_target(old)) for old in MOVED)
