@@ -62,7 +62,8 @@ def run_settings(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def settings_of(results: dict[str, Any]) -> dict[str, Any]:
-    """A results.json's recorded `settings` (runs written before they were recorded: from its config)."""
+    """A results.json's recorded `settings` (runs written before they were recorded, and a checkpoint's
+    detector metadata: from its recorded config)."""
     return results.get("settings") or run_settings(results.get("config") or {})
 
 
