@@ -96,6 +96,15 @@ def set_threads(num_threads: int | None) -> None:
     torch.set_num_threads(int(num_threads))
 
 
+def build_datamodule(cfg: DictConfig):
+    """The DataModule of a composed config (its data source, protocol, normal classes and seed), set up for
+    fitting: data errors stop a run here, before any logger or trainer exists (also used by benchmarks/)."""
+    source = instantiate(cfg.dataset.source)
+    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
+    datamodule.setup("fit")
+    return datamodule
+
+
 def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
     """The LightningModule of a composed config (also used by benchmarks/)."""
     return training_build.build_module(cfg, datamodule.image_shape)
@@ -141,9 +150,7 @@ def build_job(cfg: DictConfig) -> JobParts:
     torch.set_float32_matmul_precision(cfg.matmul_precision)
     set_threads(cfg.num_threads)
     evaluation = EpochEvaluation(EvaluationSchedule(max_epochs, cfg.last_k, cfg.eval_every_n_epochs))
-    source = instantiate(cfg.dataset.source)
-    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
-    datamodule.setup("fit")  # data errors stop the run here, before any logger or trainer exists
+    datamodule = build_datamodule(cfg)
     calibration = instantiate(cfg.detector)
     calibration_images = calibration.hold_out(datamodule, seed=int(cfg.seed))
     module = build_module(cfg, datamodule)
