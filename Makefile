@@ -31,7 +31,7 @@ train: $(STAMP) ## train ARAE on one MNIST class (quick budget) and print its AU
 	$(PY) train.py $(ARGS)
 
 test: $(STAMP) ## run the default test suite (fast; real-data tests skip when the data is absent)
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q --durations=15 $(ARGS)
 
 lint: $(STAMP) ## ruff: pyflakes, pycodestyle, import order, bugbear (settings in pyproject.toml)
 	$(PY) -m ruff check .

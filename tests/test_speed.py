@@ -149,3 +149,14 @@ def test_benchmark_scripts_import_and_read_their_options():
 
     assert bench.parse_args([]).attacks is None and "linf" in bench.attack_names()
     assert gpu.parse_args(["--dry"]).images == gpu.DRY["images"] and callable(fast_arae.main)
+
+
+def test_the_fast_precision_trains_and_tests_a_tiny_run(fake_root, tmp_path):
+    """precision=fast (bf16 attack, bf16-mixed training) end to end, at the smallest size: the one run of the
+    default suite in bf16 (emulated, and slow, on CPUs without bf16 units)."""
+    proc = run_train([*TINY, "precision=fast", "trainer.max_epochs=1", "attack.adversary.steps=1"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = tmp_path.rglob("results.json")
+    results = json.loads(path.read_text())
+    assert results["settings"]["training_precision"] == "bf16-mixed" and results["settings"]["attack_precision"] == "bfloat16"
+    assert 0 <= results["test"]["auroc"] <= 1
