@@ -42,7 +42,7 @@ def run_settings(config: dict[str, Any]) -> dict[str, Any]:
     name = attack.get("name")
     adversarial = name not in NON_ADVERSARIAL
     return {
-        "variant": attack.get("paper_name"),
+        "variant": attack.get("paper_name") or name,  # an attack of your own without a paper_name: its name
         "attack": name,
         "adversarial": adversarial,
         "crafting": SCHEDULES.get(str(crafting.get("_target_")), crafting.get("_target_")),
