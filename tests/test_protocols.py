@@ -114,17 +114,3 @@ def test_the_training_order_travels_in_the_state_dict(fake_root):
     resumed.load_state_dict(ran.state_dict())
     epoch_two = first_positions(ran)
     assert torch.equal(first_positions(resumed), epoch_two) and not torch.equal(epoch_two, epoch_one)
-
-
-def test_checkpoints_that_name_the_old_protocol_classes_still_rebuild_their_test_split(fake_root, image_root):
-    from arae.analysis.data import protocol_config as stored_protocol
-
-    holdout = {"_target_": "arae.data.HeldOutProtocol", "name": "holdout", "train_fraction": 0.9, "tau": None,
-               "validation": False, "validation_fraction": 0.2, "n_normal": None, "batch_size": 4,
-               "eval_batch_size": 4096}
-    p2 = {"_target_": "arae.data.ProtocolTwo", "name": "p2", "batch_size": 4, "eval_batch_size": 4096}
-    head_ct = data_source("head_ct", path=image_root / "head_ct", image_size=16)
-    for config, source, normal_class in [(holdout, head_ct, 0), (p2, data_source("mnist", root=fake_root), 1)]:
-        datamodule = instantiate(stored_protocol({"protocol": config}), source=source, normal_class=normal_class, seed=0)
-        datamodule.setup()
-        assert set(datamodule.test_set().labels.tolist()) == {0, 1}
