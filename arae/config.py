@@ -48,6 +48,14 @@ def folder_name(text: str) -> str:
     return f"{text[: MAX_DIRNAME - 13]}-{digest}"
 
 
+def environment_keys() -> list[str]:
+    """The settings of where or how a run is watched (arae.resume.ENVIRONMENT_KEYS): `${environment_keys:}`
+    is hydra.job.config.override_dirname.exclude_keys, so that a job's folder name leaves them out."""
+    from arae.resume import ENVIRONMENT_KEYS
+
+    return list(ENVIRONMENT_KEYS)
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("folder_name"):
         OmegaConf.register_new_resolver("folder_name", folder_name)
@@ -59,3 +67,5 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("classes_tag", classes_tag)
     if not OmegaConf.has_resolver("normal_tag"):
         OmegaConf.register_new_resolver("normal_tag", normal_tag)
+    if not OmegaConf.has_resolver("environment_keys"):
+        OmegaConf.register_new_resolver("environment_keys", environment_keys)

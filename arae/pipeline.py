@@ -18,7 +18,6 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from arae.detector import DetectorExport
 from arae.errors import ConfigError, StorageError, UserError
-from arae.moved import current_target
 from arae.results import LAST_K, RESULTS_FILE, run_settings, write_json_atomic
 from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer
@@ -93,8 +92,8 @@ def detector_metadata(cfg: DictConfig, datamodule) -> dict[str, Any]:
 
 
 def callback(node: DictConfig) -> pl.Callback:
-    """A configured callback; an older run's stored config may name a class that has moved (arae.moved)."""
-    return instantiate(node, _target_=current_target(node._target_))
+    """A configured callback."""
+    return instantiate(node)
 
 
 def set_threads(num_threads: int | None) -> None:
@@ -102,6 +101,15 @@ def set_threads(num_threads: int | None) -> None:
     check_threads(num_threads)  # also for callers that skip `validate` (benchmarks/)
     if num_threads is not None:
         torch.set_num_threads(int(num_threads))
+
+
+def build_datamodule(cfg: DictConfig):
+    """The DataModule of a composed config (its data source, protocol, normal classes and seed), set up for
+    fitting: data errors stop a run here, before any logger or trainer exists (also used by benchmarks/)."""
+    source = instantiate(cfg.dataset.source)
+    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
+    datamodule.setup("fit")
+    return datamodule
 
 
 def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
@@ -149,9 +157,7 @@ def build_job(cfg: DictConfig) -> JobParts:
     torch.set_float32_matmul_precision(cfg.matmul_precision)
     set_threads(cfg.num_threads)
     evaluation = EpochEvaluation(EvaluationSchedule(max_epochs, cfg.last_k, cfg.eval_every_n_epochs))
-    source = instantiate(cfg.dataset.source)
-    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
-    datamodule.setup("fit")  # data errors stop the run here, before any logger or trainer exists
+    datamodule = build_datamodule(cfg)
     calibration = instantiate(cfg.detector)
     calibration_images = calibration.hold_out(datamodule, seed=int(cfg.seed))
     module = build_module(cfg, datamodule)
@@ -185,7 +191,7 @@ def results_record(
         LAST_K: evaluation.summary(epochs, int(cfg.last_k)),
         "val_auroc_history": evaluation.aurocs,
         "val_auroc_epochs": evaluation.epochs,
-        "detector": parts.calibration.threshold(net, parts.calibration_images),
+        "detector": parts.calibration.threshold(net, parts.calibration_images, datamodule.eval_batch_size),
         "seconds_per_epoch": sum(epoch_seconds) / timed if timed else None,
         "epoch_seconds": list(epoch_seconds),
         "wall_seconds": time.perf_counter() - started,
@@ -205,7 +211,8 @@ def train(
     parts = build_job(cfg)
     module, datamodule, evaluation = parts.module, parts.datamodule, parts.evaluation
     timer = EpochTimer()
-    export = DetectorExport(parts.calibration, parts.calibration_images, detector_metadata(cfg, datamodule))
+    export = DetectorExport(parts.calibration, parts.calibration_images, datamodule.eval_batch_size,
+                            detector_metadata(cfg, datamodule))
     # Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
     # evaluation starts; the other configured callbacks (the per-epoch log line) see its metrics; the
     # checkpoint callback runs last of all (Lightning puts it there).

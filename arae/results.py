@@ -16,8 +16,7 @@ from arae.errors import StorageError
 RESULTS_FILE = "results.json"
 TEMP_SUFFIX = ".tmp"  # write_atomic's temporary files: .<name>.<random>.tmp beside their target
 # The paper's measure, one fixed key: {"k": evaluations within the last `last_k` epochs, "mean": their mean
-# test AUROC, "std": their sample std (arae/stats.py)}. Results written before it hold `auroc_last_50`;
-# arae.reporting.collect reads those as this key.
+# test AUROC, "std": their sample std (arae/stats.py)}.
 LAST_K = "auroc_last_k"
 
 
@@ -46,12 +45,8 @@ def run_settings(config: dict[str, Any]) -> dict[str, Any]:
     model = config.get("model") or {}
     name = attack.get("name")
     adversarial = name not in NON_ADVERSARIAL
-    if attack.get("paper_name") is None:  # configs written before attacks carried their paper name
-        from arae.variants import display_name
-
-        attack = {**attack, "paper_name": display_name({"attack": name})}
     return {
-        "variant": attack["paper_name"],
+        "variant": attack.get("paper_name") or name,  # an attack of your own without a paper_name: its name
         "attack": name,
         "adversarial": adversarial,
         "crafting": SCHEDULES.get(str(crafting.get("_target_")), crafting.get("_target_")),
@@ -65,14 +60,14 @@ def run_settings(config: dict[str, Any]) -> dict[str, Any]:
         "gamma": attack.get("gamma"),
         "block_gamma": attack.get("block_gamma"),
         "leak_weight": attack.get("leak_weight"),
-        # The DAE's noise was always clipped before it became a setting (attack.adversary.clip).
-        "noise_clip": adversary.get("clip", True) if name == "noise" else None,
+        "noise_clip": adversary.get("clip") if name == "noise" else None,
         "epochs": (config.get("trainer") or {}).get("max_epochs"),
     }
 
 
 def settings_of(results: dict[str, Any]) -> dict[str, Any]:
-    """A results.json's recorded `settings` (runs written before they were recorded: from its config)."""
+    """A results.json's recorded `settings` (runs written before they were recorded, and a checkpoint's
+    detector metadata: from its recorded config)."""
     return results.get("settings") or run_settings(results.get("config") or {})
 
 
@@ -162,15 +157,6 @@ def write_json_atomic(path: Path, payload: dict[str, Any]) -> Path:
 
 
 def read_results(path: Path) -> dict[str, Any]:
-    """A results.json as written today, whenever it was written (see `upgrade`)."""
+    """A results.json (older runs' files are brought to today's format by scripts/migrate_results.py)."""
     with open(path) as handle:
-        return upgrade(json.load(handle))
-
-
-def upgrade(results: dict[str, Any]) -> dict[str, Any]:
-    """Results of older runs in today's keys: `auroc_last_50` (named by `last_k`) read as `auroc_last_k`."""
-    if LAST_K not in results:
-        legacy = next((k for k in results if k.startswith("auroc_last_") and k.removeprefix("auroc_last_").isdigit()), None)
-        if legacy is not None:
-            results = {**results, LAST_K: results[legacy]}
-    return results
+        return json.load(handle)

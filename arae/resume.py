@@ -41,11 +41,6 @@ ENVIRONMENT_KEYS = (
     "trainer.log_every_n_steps",
 )
 
-# Nodes that set nothing of their own: the module and the loss only gather settings of other groups
-# (conf/module/, conf/loss/), and an attack's paper_name is a label. Runs recorded before they existed
-# have the same settings.
-DERIVED_KEYS = ("module", "loss", "attack.paper_name")
-
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict):
@@ -61,7 +56,7 @@ def _experiment(config: dict[str, Any]) -> dict[str, Any]:
     return {
         k: v
         for k, v in flat.items()
-        if not any(k == e or k.startswith(e + ".") for e in (*ENVIRONMENT_KEYS, *DERIVED_KEYS))
+        if not any(k == e or k.startswith(e + ".") for e in ENVIRONMENT_KEYS)
     }
 
 

@@ -50,15 +50,28 @@ def conf_settings(name: str, key: str | None = None) -> dict:
     return settings
 
 
+def data_source(dataset: str, **settings):
+    """The data source of conf/dataset/<dataset>.yaml built directly: its plain settings (`conf_settings`),
+    `settings` (e.g. root=..., path=..., image_size=16) replacing some."""
+    from arae.data import build_source
+
+    return build_source(**{"name": dataset, **conf_settings(f"dataset/{dataset}", "source"), **settings})
+
+
+def mlp(image_shape, **settings):
+    """conf/model/mlp.yaml's autoencoder on `image_shape`, `settings` (e.g. hidden_dims=(32, 16)) replacing some."""
+    from arae.models import MLPAutoencoder
+
+    return MLPAutoencoder(image_shape, **{**conf_settings("model/mlp"), **settings})
+
+
 @pytest.fixture
 def model():
     """A small seeded MLP autoencoder on 1x8x8 images, for attack and speed tests."""
     import torch
 
-    from arae.models import MLPAutoencoder
-
     torch.manual_seed(0)
-    return MLPAutoencoder((1, 8, 8), hidden_dims=(32, 16, 8))
+    return mlp((1, 8, 8), hidden_dims=(32, 16, 8))
 
 
 @pytest.fixture

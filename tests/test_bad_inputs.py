@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TINY, run_train
+from conftest import REPO, TINY, data_source, run_train
 from fakeimages import write_coil
 
 from arae.detector.cli import main as score_main
@@ -173,9 +173,8 @@ def checkpoint(runs):
 def image_file(fake_root, tmp_path):
     from PIL import Image
 
-    from arae.data import build_source
 
-    images, _ = build_source("mnist", root=fake_root, download=False).split(False)
+    images, _ = data_source("mnist", root=fake_root, download=False).split(False)
     Image.fromarray(images[0, 0].numpy()).save(tmp_path / "x.png")
     return tmp_path / "x.png"
 

@@ -20,6 +20,7 @@ def run_gpu(args, data_root, cwd, timeout=120):
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+@pytest.mark.slow  # a benchmark: epochs in three precisions, with and without torch.compile, and two sweeps
 def test_dry_run_writes_the_gpu_json(fake_root, tmp_path):
     out = tmp_path / "out"
     proc = run_gpu(["--dry", "--out", str(out), "--runs-dir", str(tmp_path / "runs"), "--classes", "8",

@@ -11,11 +11,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, conf_settings
+from conftest import REPO, conf_settings, data_source
 from PIL import Image
 
 import arae
-from arae.data import build_source
 from arae.data.protocols import to_unit
 from arae.detector import ThresholdCalibration, read_checkpoint
 from arae.detector.cli import main as score_main
@@ -24,7 +23,7 @@ from arae.scoring import anomaly_metrics, quantile_threshold
 
 
 def split(root, train):
-    images, labels = build_source("mnist", root=root, download=False).split(train)
+    images, labels = data_source("mnist", root=root, download=False).split(train)
     return images, labels
 
 

@@ -9,12 +9,11 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO, TINY, run_train
+from conftest import REPO, TINY, mlp, run_train
 
 from arae.attacks.randomness import MemberStreams, member_streams, sample
 from arae.ensemble.adam import StackedAdam
 from arae.ensemble.stacked import StackedNets
-from arae.models.mlp import MLPAutoencoder
 
 # Members of different sizes: normal classes [1, 2] (80 training images) and 3 (40), so the smaller
 # member pads its batches and sits out the last step of each epoch.
@@ -135,7 +134,7 @@ def test_unsupported_settings_are_refused_with_the_fix(fake_root, tmp_path):
 
 def test_stacked_nets_compute_each_members_net():
     torch.manual_seed(0)
-    nets = [MLPAutoencoder((1, 8, 8), hidden_dims=(16, 4)) for _ in range(3)]
+    nets = [mlp((1, 8, 8), hidden_dims=(16, 4)) for _ in range(3)]
     stacked = StackedNets(nets)
     stacked.block = 5
     x = torch.rand(2 * 3 * 5, 1, 8, 8)  # 2 copies x 3 members x 5 rows

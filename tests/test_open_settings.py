@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, conf_settings
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
@@ -49,7 +49,7 @@ def test_conv_last_kernel_input_over_16_by_default_bergmanns_8_on_request(side, 
 
 def test_conv_latent_kernel_that_does_not_fit_is_refused():
     with pytest.raises(ConfigError, match="model.latent_kernel=12"):
-        ConvAutoencoder((1, 32, 32), latent_kernel=12)
+        ConvAutoencoder((1, 32, 32), **{**conf_settings("model/conv"), "latent_kernel": 12})
 
 
 @pytest.mark.parametrize("overrides, shares", [([], (64, 16, 20)), (["protocol.validation_fraction=0.25"], (60, 20, 20))])

@@ -218,17 +218,6 @@ def test_console_script_points_at_the_report():
     assert getattr(importlib.import_module(module), function) is report_main
 
 
-def test_collect_reads_the_old_auroc_last_50_key_as_auroc_last_k(tmp_path):
-    """Runs written before the fixed key (the committed studies/ results) report the same."""
-    folder = write_result(tmp_path, "linf-c8-s0", auroc=0.9)
-    results = json.loads((folder / "results.json").read_text())
-    results["auroc_last_50"] = results.pop("auroc_last_k")
-    (folder / "results.json").write_text(json.dumps(results))
-    (job,) = collect(tmp_path)
-    assert job.results["auroc_last_k"] == results["auroc_last_50"]
-    assert group_jobs([job], ("attack",))[0].mean == pytest.approx(0.9)
-
-
 def test_the_committed_studies_read_with_auroc_last_k():
     from pathlib import Path
 

@@ -161,7 +161,7 @@ def test_evaluation_and_checkpoint_cadence():
     saved = []
     trainer = SimpleNamespace(max_epochs=7, should_stop=False)
     trainer.save_checkpoint = lambda path, **_: saved.append(trainer.current_epoch + 1)
-    callback = EpochCheckpoint("ckpts", every_n_epochs=3)
+    callback = EpochCheckpoint("ckpts", filename="last", every_n_epochs=3)
     for epoch in range(1, 8):
         trainer.current_epoch = epoch - 1
         callback.on_train_epoch_end(trainer, None)

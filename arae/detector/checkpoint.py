@@ -24,16 +24,19 @@ NET_PREFIX = "net."
 class DetectorExport(pl.Callback):
     """Adds the detector metadata (and a fresh threshold) to every checkpoint being saved."""
 
-    def __init__(self, calibration: ThresholdCalibration, images: torch.Tensor, metadata: dict[str, Any]) -> None:
+    def __init__(
+        self, calibration: ThresholdCalibration, images: torch.Tensor, batch_size: int, metadata: dict[str, Any]
+    ) -> None:
         self.calibration = calibration
         self.images = images
+        self.batch_size = batch_size
         self.metadata = metadata
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint[KEY] = {
             "format": FORMAT,
             **self.metadata,
-            **self.calibration.threshold(pl_module.net, self.images),
+            **self.calibration.threshold(pl_module.net, self.images, self.batch_size),
         }
 
 

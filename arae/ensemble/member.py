@@ -86,7 +86,7 @@ class Member:
             DETECTOR_KEY: {
                 "format": DETECTOR_FORMAT,
                 **detector_metadata(self.cfg, datamodule),
-                **self.parts.calibration.threshold(net, self.parts.calibration_images),
+                **self.parts.calibration.threshold(net, self.parts.calibration_images, datamodule.eval_batch_size),
             },
             ENSEMBLE_KEY: {
                 "format": FORMAT,

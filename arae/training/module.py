@@ -12,6 +12,7 @@ from torch import nn
 
 from arae.errors import TrainingDiverged
 from arae.scoring import AnomalyMetrics, anomaly_score
+from arae.training.build import module_from_hparams
 from arae.training.losses import ARAELoss
 from arae.training.step import optimisation_step
 
@@ -43,7 +44,6 @@ class ARAEModule(pl.LightningModule):
         `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters.
         The file is read as plain values and tensors only (`weights_only`), so a crafted one runs no code."""
         from arae.detector.checkpoint import load_checkpoint
-        from arae.training.build import module_from_hparams  # it imports this module
 
         checkpoint = load_checkpoint(checkpoint_path)
         module = module_from_hparams({**checkpoint["hyper_parameters"], **kwargs})

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 
 class EnsembleLauncher(Launcher):
-    def __init__(self, max_members: int = 10) -> None:
+    def __init__(self, max_members: int) -> None:
         from arae.ensemble.sweep import EnsembleSweep  # torch and Lightning: only for a sweep that launches
 
         self.sweep = EnsembleSweep(max_members)
