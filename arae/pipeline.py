@@ -244,8 +244,9 @@ def train(
         test={k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
         epoch_seconds=timer.seconds, started=started, resume=resume, output_dir=output_dir,
     )
-    for logger in trainer.loggers:
-        logger.log_metrics({f"final/{LAST_K}_{k}": v for k, v in results[LAST_K].items() if v is not None})
+    final = {f"final/{LAST_K}_{k}": v for k, v in results[LAST_K].items() if v is not None}
+    for logger in trainer.loggers:  # the last row of metrics.csv: the run's last epoch and step, as the test row
+        logger.log_metrics(final | {"epoch": trainer.current_epoch}, step=trainer.global_step)
     write_json_atomic(output_dir / RESULTS_FILE, results)
     return results
 

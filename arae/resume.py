@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from arae.errors import ConfigError
@@ -209,6 +208,8 @@ def resume_point(
     path = checkpoint_path(cfg)
     if path is None or not path.is_file():
         return None, "it left no checkpoint"
+    import torch  # here, not at the top: `${environment_keys:}` imports this module on `--help`
+
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         recorded, epoch = checkpoint["arae_detector"]["config"], int(checkpoint["epoch"]) + 1

@@ -130,8 +130,8 @@ class Member:
             for step, metrics in self.rows:
                 logger.log_metrics(metrics, step=step)
             logger.finalize("success" if final is not None else "failed")
-            if final:  # after finalize, as a separate job logs it: the CSV file has it not, W&B has it
-                logger.log_metrics(final)
+            if final:  # after finalize, as a separate job logs it: the last epoch and step, as the test row
+                logger.log_metrics(final | {"epoch": self.epoch}, step=self.steps)
             run = getattr(logger, "_experiment", None)
             if hasattr(run, "finish"):  # a W&B run: each member's is its own and ends here
                 run.finish()
