@@ -54,7 +54,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from torch.utils.flop_counter import flop_registry  # noqa: E402
 
-from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack  # noqa: E402
+from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack, default_stream  # noqa: E402
 from arae.config import register_resolvers  # noqa: E402
 from arae.data.registry import register_source  # noqa: E402
 from arae.pipeline import build_module, set_threads  # noqa: E402
@@ -194,7 +194,8 @@ def hand_linf_pgd(net, x, eps: float, steps: int, step_size: float) -> torch.Ten
 
 def hand_attack(attack):
     """A hand-written equivalent of the configured attack where there is one (none, L-inf PGD on the
-    latent distance); otherwise the project's own attack object (framework-free plain PyTorch)."""
+    latent distance); otherwise the project's own attack object (framework-free plain PyTorch), called as
+    `attack(net, x)` with torch's default generator, as the hand-written ones draw."""
     if isinstance(attack, NoAttack):
         return (lambda net, x: x), "hand-written"
     if (
@@ -204,7 +205,7 @@ def hand_attack(attack):
         and attack.random_start
     ):
         return (lambda net, x: hand_linf_pgd(net, x, attack.ball.eps, attack.steps, attack.step_size)), "hand-written"
-    return attack, "attack object"
+    return (lambda net, x: attack(net, x, default_stream(x.device))), "attack object"
 
 
 def autocast_attack(attack, device: torch.device, dtype: str):

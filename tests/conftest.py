@@ -58,6 +58,16 @@ def conf_settings(name: str, key: str | None = None) -> dict:
     }
 
 
+def rng(seed: int = 0):
+    """The randomness an attack is called with: a CPU generator seeded with `seed` (the numbers torch's
+    global generator gives after torch.manual_seed(seed))."""
+    import torch
+
+    from arae.attacks import Stream
+
+    return Stream(torch.Generator().manual_seed(seed))
+
+
 @pytest.fixture
 def model():
     """A small seeded MLP autoencoder on 1x8x8 images, for attack and speed tests."""

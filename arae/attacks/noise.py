@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from arae.attacks.randomness import sample
+from arae.attacks.randomness import Randomness
 from arae.errors import ConfigError
 
 
@@ -21,6 +21,6 @@ class UniformNoise:
         self.low = float(low)
         self.high = float(high)
 
-    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        noise = sample(x, lambda rows: torch.empty_like(rows).uniform_(self.low, self.high))
+    def __call__(self, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
+        noise = rng.draw(x, lambda rows, generator: torch.empty_like(rows).uniform_(self.low, self.high, generator=generator))
         return (x + noise).clamp(0.0, 1.0)
