@@ -187,6 +187,39 @@ def results_record(
     }
 
 
+def ordered_callbacks(timer: EpochTimer, configured: list, evaluation, stop: StopRequest, export) -> list:
+    """Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
+    evaluation starts; the other configured callbacks (the per-epoch log line) see its metrics; the
+    checkpoint callback runs last of all (Lightning puts it there)."""
+    return [
+        timer,
+        *(c for c in configured if isinstance(c, EpochTimer)),
+        evaluation,
+        *(c for c in configured if not isinstance(c, EpochTimer)),
+        StopAtEpochEnd(stop),
+        RandomStates(),
+        export,
+    ]
+
+
+def make_trainer(cfg: DictConfig, loggers: list, callbacks: list, output_dir: Path, checkpoint_io) -> pl.Trainer:
+    """The Trainer of a job, or of an ensemble of jobs (arae/ensemble/), from `cfg.trainer`."""
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer,
+        logger=loggers or False,
+        callbacks=callbacks,
+        default_root_dir=str(output_dir),
+        plugins=[checkpoint_io],
+    )
+    check_single_device(trainer)
+    return trainer
+
+
+def final_metrics(results: dict[str, Any]) -> dict[str, float]:
+    """What the loggers get after the test: the last-K AUROC summary."""
+    return {f"final/{LAST_K}_{k}": v for k, v in results[LAST_K].items() if v is not None}
+
+
 def train(
     cfg: DictConfig, output_dir: Path, stop: StopRequest | None = None, resume: ResumePoint | None = None
 ) -> dict[str, Any]:
@@ -196,27 +229,9 @@ def train(
     module, datamodule, evaluation = parts.module, parts.datamodule, parts.evaluation
     timer = EpochTimer()
     export = DetectorExport(parts.calibration, parts.calibration_images, detector_metadata(cfg, datamodule))
-    # Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
-    # evaluation starts; the other configured callbacks (the per-epoch log line) see its metrics; the
-    # checkpoint callback runs last of all (Lightning puts it there).
     configured = [callback(c) for c in (cfg.callbacks or {}).values() if c is not None]
-    callbacks = [
-        timer,
-        *(c for c in configured if isinstance(c, EpochTimer)),
-        evaluation,
-        *(c for c in configured if not isinstance(c, EpochTimer)),
-        StopAtEpochEnd(stop or StopRequest()),
-        RandomStates(),
-        export,
-    ]
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer,
-        logger=_loggers(cfg) or False,
-        callbacks=callbacks,
-        default_root_dir=str(output_dir),
-        plugins=[AtomicCheckpointIO()],
-    )
-    check_single_device(trainer)
+    callbacks = ordered_callbacks(timer, configured, evaluation, stop or StopRequest(), export)
+    trainer = make_trainer(cfg, _loggers(cfg), callbacks, output_dir, AtomicCheckpointIO())
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume.path) if resume else None)
     if stop is not None and stop.requested:
         raise Interrupted(f"stopped by SIGTERM after epoch {trainer.current_epoch} of {parts.max_epochs}")
@@ -227,7 +242,7 @@ def train(
         epoch_seconds=timer.seconds, started=started, resume=resume, output_dir=output_dir,
     )
     for logger in trainer.loggers:
-        logger.log_metrics({f"final/{LAST_K}_{k}": v for k, v in results[LAST_K].items() if v is not None})
+        logger.log_metrics(final_metrics(results))
     write_json_atomic(output_dir / RESULTS_FILE, results)
     return results
 
