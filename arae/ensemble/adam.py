@@ -10,16 +10,19 @@ decay, no amsgrad). Its state dict holds one entry per member (arae/ensemble/che
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import torch
 
 from arae.ensemble.checkpoint import MEMBERS
 
+_ADAM = inspect.signature(torch.optim.Adam).parameters  # its defaults are the separate job's, not restated here
+
 
 class StackedAdam(torch.optim.Optimizer):
-    def __init__(self, params, members: int, lr: float, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, **unsupported) -> None:
+    def __init__(self, params, members: int, lr: float, betas=_ADAM["betas"].default, eps=_ADAM["eps"].default,
+                 weight_decay=_ADAM["weight_decay"].default, amsgrad=_ADAM["amsgrad"].default, **unsupported) -> None:
         if weight_decay or amsgrad or unsupported:
             options = {"weight_decay": weight_decay, "amsgrad": amsgrad, **unsupported}
             raise ValueError(f"the ensemble's Adam supports lr, betas and eps only, got {options}")

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from omegaconf import OmegaConf
+from pytorch_lightning.loggers import WandbLogger
 
 from arae.detector import DetectorExport
 from arae.ensemble.callbacks import PerMember, configured
@@ -92,9 +93,8 @@ def member_log_files(members: Sequence[Member]):
 
 def _finish(loggers: list, failed: bool) -> None:
     for logger in loggers:
-        run = getattr(logger, "_experiment", None)
-        if hasattr(run, "finish"):  # each member's W&B run is its own
-            run.finish(exit_code=1 if failed else 0)
+        if isinstance(logger, WandbLogger):  # each member's W&B run is its own
+            logger.experiment.finish(exit_code=1 if failed else 0)
 
 
 def train_members(members: Sequence[Member], stop: StopRequest) -> list[dict[str, Any] | None]:
