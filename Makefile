@@ -31,7 +31,7 @@ train: $(STAMP) ## train ARAE on one MNIST class (quick budget) and print its AU
 	$(PY) train.py $(ARGS)
 
 test: $(STAMP) ## run the default test suite (fast; real-data tests skip when the data is absent)
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q --durations=15 $(ARGS)
 
 lint: $(STAMP) ## ruff: pyflakes, pycodestyle, import order, bugbear (settings in pyproject.toml)
 	$(PY) -m ruff check .
@@ -72,61 +72,70 @@ SEEDS ?=
 JOBS ?=
 DATASET ?=
 OUTPUTS ?= multirun_outputs
-# Table 5's test-time attack: PGD steps (step size 2.5 eps / steps).
-ATTACK_STEPS ?= 40
+# Table 5's test-time attack is arae-analyze's (its radii and PGD steps: conf/analysis/default.yaml, robustness);
+# ATTACK_STEPS=N replaces its steps (SMOKE=1: 2).
+ATTACK_STEPS ?= $(if $(SMOKE),2)
 # The loggers of the reproduce runs (LOGGER=csv for no W&B); the experiment configs leave the choice to you.
 LOGGER ?= wandb
 # Table 6 and the fidelity study train the jobs that share an attack as ensembles of stacked members, one
 # process using every core (hydra/launcher=ensemble, docs/speed.md); ENSEMBLE=0 (or JOBS=N) runs separate jobs.
 ENSEMBLE ?= 1
-ENSEMBLE_SWEEP = $(if $(JOBS),,$(if $(filter 1,$(ENSEMBLE)),hydra/launcher=ensemble num_threads=$(shell nproc)))
+# SMOKE=1: a smoke run of a target (debug=smoke: one epoch of 2 batches, cheap attacks, seed 0 unless SEEDS=;
+# with CLASSES=8 about a minute for Table 6) into $(OUTPUTS)/smoke/<table>, which each smoke run replaces.
+# Its jobs run separately (the ensemble trains whole epochs only).
+SMOKE ?=
+RUNS = $(OUTPUTS)$(if $(SMOKE),/smoke)
+ENSEMBLE_SWEEP = $(if $(JOBS)$(SMOKE),,$(if $(filter 1,$(ENSEMBLE)),hydra/launcher=ensemble num_threads=$(shell nproc)))
 SWEEP = logger=$(LOGGER) $(if $(EPOCHS),trainer.max_epochs=$(EPOCHS)) $(if $(CLASSES),normal_class=$(CLASSES)) \
-	$(if $(SEEDS),seed=$(SEEDS)) $(if $(DATASET),dataset=$(DATASET)) \
-	$(if $(JOBS),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)) $(ARGS)
+	$(if $(SEEDS),seed=$(SEEDS),$(if $(SMOKE),seed=0)) $(if $(DATASET),dataset=$(DATASET)) \
+	$(if $(JOBS),hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS)) $(if $(SMOKE),debug=smoke) $(ARGS)
 
 # $(1): the table, $(2): its experiments, $(3): an optional command run on the sweep before the report,
 # $(4): overrides of this table's sweeps (the launcher).
 # Every multirun runs to its end (a failed job stops no other job; completed jobs are skipped on a re-run),
-# then the report; the exit status is 1 if any job failed.
+# then the report; the recipe ends with status 1 if any job failed (make itself then exits 2).
 define reproduce
 	@status=0; \
+	$(if $(SMOKE),rm -rf $(RUNS)/$(1);) \
 	for experiment in $(2); do \
-		$(PY) train.py -m +experiment=$$experiment hydra.sweep.dir=$(OUTPUTS)/$(1) $(SWEEP) $(4) || status=1; done; \
+		$(PY) train.py -m +experiment=$$experiment hydra.sweep.dir=$(RUNS)/$(1) $(SWEEP) $(4) || status=1; done; \
 	$(if $(3),$(3) || status=1;) \
-	$(PY) -m arae.report $(OUTPUTS)/$(1) --paper $(1) --strict || status=1; \
+	$(PY) -m arae.report $(RUNS)/$(1) --paper $(1) --strict || status=1; \
 	exit $$status
 endef
 
-reproduce-table1: $(STAMP) ## Table 1 (ARAE on Head CT, Brain MRI: AUROC, std over the last 50 epochs) + report; EPOCHS= SEEDS= JOBS=
+reproduce-table1: $(STAMP) ## Table 1 (ARAE on Head CT, Brain MRI: AUROC, std over the last 50 epochs) + report; EPOCHS= SEEDS= JOBS= SMOKE=1
 	$(call reproduce,table1,table1)
 
-reproduce-table2: $(STAMP) ## Table 2 (ARAE on MNIST and Fashion-MNIST, classes 0-9) + report; EPOCHS= CLASSES= SEEDS= JOBS=
+reproduce-table2: $(STAMP) ## Table 2 (ARAE on MNIST and Fashion-MNIST, classes 0-9) + report; EPOCHS= CLASSES= SEEDS= JOBS= SMOKE=1
 	$(call reproduce,table2,table2)
 
-reproduce-table3: $(STAMP) ## Table 3 (ARAE on COIL-100, n = 1, 4, 7 at tau 50/75/85 %, 30 draws: AUROC, F1) + report; EPOCHS= SEEDS= JOBS=
+reproduce-table3: $(STAMP) ## Table 3 (ARAE on COIL-100, n = 1, 4, 7 at tau 50/75/85 %, 30 draws: AUROC, F1) + report; EPOCHS= SEEDS= JOBS= SMOKE=1
 	$(call reproduce,table3,table3 table3_n4 table3_n7)
 
-reproduce-table4: $(STAMP) ## Table 4 (ARAE on CIFAR-10, mean AUROC over classes 0,2,4,6,8) + report; DATASET=cifar10_jpg EPOCHS= CLASSES= JOBS=
+reproduce-table4: $(STAMP) ## Table 4 (ARAE on CIFAR-10, mean AUROC over classes 0,2,4,6,8) + report; DATASET=cifar10_jpg EPOCHS= CLASSES= JOBS= SMOKE=1
 	$(call reproduce,table4,table4)
 
-reproduce-table5: $(STAMP) ## Table 5 (ARAE on MNIST 8, normal test images PGD-attacked, eps 0.05, 0.1) + report; EPOCHS= SEEDS= ATTACK_STEPS=
-	$(call reproduce,table5,table5,$(PY) -m arae.analysis robustness $(OUTPUTS)/table5/*/*/checkpoints/last.ckpt \
-		--eps 0.05 0.1 --steps $(ATTACK_STEPS) --out $(OUTPUTS)/table5)
+reproduce-table5: $(STAMP) ## Table 5 (ARAE on MNIST 8, normal test images PGD-attacked as conf/analysis sets) + report; EPOCHS= SEEDS= ATTACK_STEPS= SMOKE=1
+	$(call reproduce,table5,table5,$(PY) -m arae.analysis robustness $(RUNS)/table5/*/*/checkpoints/last.ckpt \
+		$(if $(ATTACK_STEPS),--steps $(ATTACK_STEPS)) --out $(RUNS)/table5)
 
-reproduce-table6: $(STAMP) ## Table 6 (DAE, ARAE, ARAE-A, ARAE-R; MNIST classes and pairs; as ensembles) + report; EPOCHS= CLASSES= SEEDS= JOBS= ENSEMBLE=0
+reproduce-table6: $(STAMP) ## Table 6 (DAE, ARAE, ARAE-A, ARAE-R; MNIST classes and pairs; as ensembles) + report; EPOCHS= CLASSES= SEEDS= JOBS= ENSEMBLE=0 SMOKE=1
 	$(call reproduce,table6,table6 table6_pairs,,$(ENSEMBLE_SWEEP))
 
-reproduce-figure4: $(STAMP) ## Figure 4 (ARAE on MNIST, protocol 1, tau 50..90 %: F1, normal positive) + report; EPOCHS= CLASSES= JOBS=
+reproduce-figure4: $(STAMP) ## Figure 4 (ARAE on MNIST, protocol 1, tau 50..90 %: F1, normal positive) + report; EPOCHS= CLASSES= JOBS= SMOKE=1
 	$(call reproduce,figure4,figure4)
 
 # The fidelity study (docs/fidelity.md): DAE vs ARAE on MNIST, classes 3 and 8, seeds 0-2, 350 epochs, the
 # paper's settings; ARGS= picks a series (e.g. ARGS='crafting=batch dataset.pgd_steps=10'). The jobs of a
 # method train as one ensemble on every core (ENSEMBLE=0: one job per core; JOBS=N: N jobs at once). Finished jobs are skipped on a re-run; the report covers every series run so far.
 FIDELITY_DIR ?= studies/fidelity
+# The union-script runs (+experiment=union_script) that the report sets beside the authors' log.
+UNION_DIR ?= studies/union_script
 fidelity: $(STAMP) ## fidelity study DAE vs ARAE (MNIST 3, 8; 3 seeds; as ensembles) + docs/fidelity.md; EPOCHS= CLASSES= SEEDS= JOBS= ENSEMBLE=0 ARGS=
 	@status=0; \
 	$(PY) train.py -m +experiment=fidelity $(SWEEP) $(or $(ENSEMBLE_SWEEP),$(if $(JOBS),,hydra/launcher=joblib hydra.launcher.n_jobs=$(shell nproc))) || status=1; \
-	$(PY) -m arae.reporting.fidelity $(FIDELITY_DIR) --out docs || status=1; \
+	$(PY) -m arae.reporting.fidelity $(FIDELITY_DIR) $(if $(wildcard $(UNION_DIR)),--union $(UNION_DIR)) --out docs || status=1; \
 	exit $$status
 
 # The fast-recipe search (docs/recipe.md): for every setting run into studies/recipe (and the fidelity study's
@@ -137,7 +146,7 @@ recipe-report: $(STAMP) ## time-to-target table of studies/recipe + studies/fide
 report: $(STAMP) ## tables of every run under DIR (default multirun_outputs): DIR=... ARGS='--by attack,seed'
 	$(PY) -m arae.report $(or $(DIR),multirun_outputs) $(ARGS)
 
-dashboard: $(STAMP) ## W&B report spec comparing the variants of a sweep: DIR=multirun_outputs/table6 (writes DIR/dashboard.json)
+dashboard: $(STAMP) ## W&B report comparing the variants of a sweep: DIR=multirun_outputs/table6 (DIR/dashboard.json, .html, .png); ARGS='--publish ENTITY/PROJECT'
 	$(PY) -m arae.dashboard $(or $(DIR),multirun_outputs) $(ARGS)
 
 # make figures: a small sweep of its own, then every analysis of the paper. DAE and ARAE on FIGURES_CLASSES

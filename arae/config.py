@@ -39,12 +39,21 @@ def unless_set(value, default):
 def folder_name(text: str) -> str:
     """A sweep job's settings as a folder name: kept as they are when short, else a readable head plus a
     hash of the whole, so that many overrides (an Optuna trial) still name a folder and the same settings
-    always name the same one."""
-    text = str(text)
+    always name the same one. A `/` in a value (dataset.source.path=/my/images) is written %2F (and `%`
+    itself %25), so it names one folder, not nested ones."""
+    text = str(text).replace("%", "%25").replace("/", "%2F")
     if len(text) <= MAX_DIRNAME:
         return text
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
     return f"{text[: MAX_DIRNAME - 13]}-{digest}"
+
+
+def environment_keys() -> list[str]:
+    """The settings of where or how a run is watched (arae.resume.ENVIRONMENT_KEYS): `${environment_keys:}`
+    is hydra.job.config.override_dirname.exclude_keys, so that a job's folder name leaves them out."""
+    from arae.resume import ENVIRONMENT_KEYS
+
+    return list(ENVIRONMENT_KEYS)
 
 
 def register_resolvers() -> None:
@@ -58,3 +67,5 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("classes_tag", classes_tag)
     if not OmegaConf.has_resolver("normal_tag"):
         OmegaConf.register_new_resolver("normal_tag", normal_tag)
+    if not OmegaConf.has_resolver("environment_keys"):
+        OmegaConf.register_new_resolver("environment_keys", environment_keys)

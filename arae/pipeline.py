@@ -6,7 +6,6 @@ import logging
 import sys
 import time
 import traceback
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,25 +17,21 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from arae.detector import DetectorExport
-from arae.errors import ConfigError, UserError
-from arae.moved import current_target
-from arae.results import LAST_K, RESULTS_FILE, write_json_atomic
+from arae.errors import ConfigError, StorageError, UserError
+from arae.results import LAST_K, RESULTS_FILE, run_settings, write_json_atomic
 from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer
 from arae.training import build as training_build
 from arae.training.checkpointing import AtomicCheckpointIO, RandomStates
+from arae.training.console import quiet_lightning
 from arae.training.interruption import Interrupted, StopAtEpochEnd, StopRequest
-from arae.training.monitor import EpochEvaluation, EvaluationSchedule
-from arae.validation import validate
+from arae.training.monitor import EpochEvaluation, EvaluationSchedule, StalledLearning
+from arae.validation import check_threads, validate
 
 log = logging.getLogger(__name__)
 
 MATMUL_PRECISIONS = ("highest", "high", "medium")
 
-# Data are in-memory tensors sliced per batch: worker processes would only add overhead.
-warnings.filterwarnings("ignore", ".*does not have many workers.*")
-# The per-epoch evaluation is the EpochEvaluation callback's, not Lightning's validation loop.
-warnings.filterwarnings("ignore", ".*val_dataloader` but have no `validation_step.*")
 
 
 def user_error(err: BaseException) -> UserError | None:
@@ -48,10 +43,13 @@ def user_error(err: BaseException) -> UserError | None:
     return None
 
 
-def _loggers(cfg: DictConfig) -> list:
+def _loggers(cfg: DictConfig, resume: ResumePoint | None) -> list:
+    """The configured loggers; a resumed run's continue its files where the checkpoint left them."""
     loggers = [instantiate(node) for node in (cfg.logger or {}).values() if node is not None]
     params = OmegaConf.to_container(cfg, resolve=True)
     for logger in loggers:
+        if resume is not None and hasattr(logger, "continue_after"):
+            logger.continue_after(resume.epoch)
         logger.log_hyperparams(params)
     return loggers
 
@@ -85,16 +83,24 @@ def detector_metadata(cfg: DictConfig, datamodule) -> dict[str, Any]:
 
 
 def callback(node: DictConfig) -> pl.Callback:
-    """A configured callback; an older run's stored config may name a class that has moved (arae.moved)."""
-    return instantiate(node, _target_=current_target(node._target_))
+    """A configured callback."""
+    return instantiate(node)
 
 
 def set_threads(num_threads: int | None) -> None:
-    if num_threads is None:
-        return
-    if int(num_threads) < 1:
-        raise ConfigError(f"num_threads must be >= 1 or null (PyTorch's default), got {num_threads}")
-    torch.set_num_threads(int(num_threads))
+    """null keeps PyTorch's default."""
+    check_threads(num_threads)  # also for callers that skip `validate` (benchmarks/)
+    if num_threads is not None:
+        torch.set_num_threads(int(num_threads))
+
+
+def build_datamodule(cfg: DictConfig):
+    """The DataModule of a composed config (its data source, protocol, normal classes and seed), set up for
+    fitting: data errors stop a run here, before any logger or trainer exists (also used by benchmarks/)."""
+    source = instantiate(cfg.dataset.source)
+    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
+    datamodule.setup("fit")
+    return datamodule
 
 
 def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
@@ -142,9 +148,7 @@ def build_job(cfg: DictConfig) -> JobParts:
     torch.set_float32_matmul_precision(cfg.matmul_precision)
     set_threads(cfg.num_threads)
     evaluation = EpochEvaluation(EvaluationSchedule(max_epochs, cfg.last_k, cfg.eval_every_n_epochs))
-    source = instantiate(cfg.dataset.source)
-    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
-    datamodule.setup("fit")  # data errors stop the run here, before any logger or trainer exists
+    datamodule = build_datamodule(cfg)
     calibration = instantiate(cfg.detector)
     calibration_images = calibration.hold_out(datamodule, seed=int(cfg.seed))
     module = build_module(cfg, datamodule)
@@ -167,6 +171,7 @@ def results_record(
     """The results.json of a completed job (the same keys for a separate job and an ensemble member)."""
     datamodule, evaluation = parts.datamodule, parts.evaluation
     timed = len(epoch_seconds)
+    config = OmegaConf.to_container(cfg, resolve=True)
     return {
         "status": "completed",
         **describe(cfg, datamodule),
@@ -177,24 +182,27 @@ def results_record(
         LAST_K: evaluation.summary(epochs, int(cfg.last_k)),
         "val_auroc_history": evaluation.aurocs,
         "val_auroc_epochs": evaluation.epochs,
-        "detector": parts.calibration.threshold(net, parts.calibration_images),
+        "detector": parts.calibration.threshold(net, parts.calibration_images, datamodule.eval_batch_size),
         "seconds_per_epoch": sum(epoch_seconds) / timed if timed else None,
         "epoch_seconds": list(epoch_seconds),
         "wall_seconds": time.perf_counter() - started,
         "resumed_from_epoch": resume.epoch if resume else None,
         "output_dir": str(output_dir),
-        "config": OmegaConf.to_container(cfg, resolve=True),
+        "settings": run_settings(config),
+        "config": config,
     }
 
 
-def ordered_callbacks(timer: EpochTimer, configured: list, evaluation, stop: StopRequest, export) -> list:
+def ordered_callbacks(timer: EpochTimer, configured: list, evaluation, stop: StopRequest, export, stalled) -> list:
     """Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
-    evaluation starts; the other configured callbacks (the per-epoch log line) see its metrics; the
-    checkpoint callback runs last of all (Lightning puts it there)."""
+    evaluation starts; the watch for a model that stopped learning follows it; the other configured callbacks
+    (the per-epoch log line) see its metrics; the checkpoint callback runs last of all (Lightning puts it
+    there)."""
     return [
         timer,
         *(c for c in configured if isinstance(c, EpochTimer)),
         evaluation,
+        stalled,
         *(c for c in configured if not isinstance(c, EpochTimer)),
         StopAtEpochEnd(stop),
         RandomStates(),
@@ -225,13 +233,15 @@ def train(
 ) -> dict[str, Any]:
     """Train (or, given `resume`, continue training) and test one detector; return (and write) its results."""
     started = time.perf_counter()
+    quiet_lightning()
     parts = build_job(cfg)
     module, datamodule, evaluation = parts.module, parts.datamodule, parts.evaluation
     timer = EpochTimer()
-    export = DetectorExport(parts.calibration, parts.calibration_images, detector_metadata(cfg, datamodule))
+    export = DetectorExport(parts.calibration, parts.calibration_images, datamodule.eval_batch_size,
+                            detector_metadata(cfg, datamodule))
     configured = [callback(c) for c in (cfg.callbacks or {}).values() if c is not None]
-    callbacks = ordered_callbacks(timer, configured, evaluation, stop or StopRequest(), export)
-    trainer = make_trainer(cfg, _loggers(cfg), callbacks, output_dir, AtomicCheckpointIO())
+    callbacks = ordered_callbacks(timer, configured, evaluation, stop or StopRequest(), export, StalledLearning())
+    trainer = make_trainer(cfg, _loggers(cfg, resume), callbacks, output_dir, AtomicCheckpointIO())
     trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume.path) if resume else None)
     if stop is not None and stop.requested:
         raise Interrupted(f"stopped by SIGTERM after epoch {trainer.current_epoch} of {parts.max_epochs}")
@@ -241,8 +251,8 @@ def train(
         test={k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
         epoch_seconds=timer.seconds, started=started, resume=resume, output_dir=output_dir,
     )
-    for logger in trainer.loggers:
-        logger.log_metrics(final_metrics(results))
+    for logger in trainer.loggers:  # the last row of metrics.csv: the run's last epoch and step, as the test row
+        logger.log_metrics(final_metrics(results) | {"epoch": trainer.current_epoch}, step=trainer.global_step)
     write_json_atomic(output_dir / RESULTS_FILE, results)
     return results
 
@@ -256,9 +266,10 @@ def _identity(cfg: DictConfig) -> dict[str, Any]:
 
 def run_job(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None) -> dict[str, Any]:
     """`train`, with every outcome recorded in results.json: completed, failed (with its error) or
-    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; a re-run resumes it)."""
+    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; SIGINT: stopped at once, from the last
+    checkpoint; a re-run resumes it)."""
     failed = True
-    with StopRequest() as stop:
+    with StopRequest(sigint=True) as stop:
         try:
             results = train(cfg, output_dir, stop, resume)
             failed = False
@@ -273,7 +284,10 @@ def run_job(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None
                 "traceback": traceback.format_exc(),
                 **_identity(cfg),
             }
-            write_json_atomic(output_dir / RESULTS_FILE, payload)
+            try:
+                write_json_atomic(output_dir / RESULTS_FILE, payload)
+            except StorageError:  # e.g. the full disk that stopped the run: its own error is the one to report
+                log.warning("could not record the failure in %s", output_dir / RESULTS_FILE)
             if interrupted and not isinstance(err, Interrupted):
                 raise Interrupted(f"stopped by SIGTERM ({type(err).__name__}: {err})") from err
             raise

@@ -47,8 +47,9 @@ def evaluating(net: nn.Module) -> Iterator[torch.device]:
         net.train(was_training)
 
 
-def scores_of(net: nn.Module, images: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    """Anomaly scores (on the CPU) of `images`, moved batch by batch to the net's device."""
+def scores_of(net: nn.Module, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Anomaly scores (on the CPU) of `images`, moved to the net's device `batch_size` at a time (a run's
+    protocol.eval_batch_size)."""
     with evaluating(net) as device:
         return torch.cat([anomaly_score(net, b.to(device)).cpu() for b in images.split(batch_size)] or [torch.empty(0)])
 

@@ -14,11 +14,11 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from arae.errors import ConfigError
+from arae.errors import ConfigError, print_error
 from arae.pipeline import run_job, user_error
 from arae.results import LAST_K
-from arae.resume import completed_results, prepare_attempt
-from arae.training.interruption import EXIT_INTERRUPTED, Interrupted
+from arae.resume import completed_results, job_lock, prepare_attempt, remove_partial_writes_of
+from arae.training.interruption import Interrupted
 
 
 class JobFailed(CompactHydraException):
@@ -41,8 +41,11 @@ def print_summary(results: dict[str, Any], console: Console | None = None) -> No
     spe = results["seconds_per_epoch"]
     table.add_row("seconds / epoch", f"{spe:.2f}" if spe is not None else "-")
     table.add_row("wall time", f"{results['wall_seconds']:.1f} s")
-    table.add_row("results", str(Path(results["output_dir"]) / "results.json"))
     console.print(table)
+    # Below the table, on a line of its own: a table cell would cut a long path at the console's width
+    # (80 columns when output goes to a file), and markup would eat brackets (normal_class=[4,5]).
+    path = Path(results["output_dir"]) / "results.json"
+    console.print(f"results: {path}", soft_wrap=True, markup=False, highlight=False)
 
 
 OBJECTIVES = ("val/auroc", "val/auroc_last_k_mean")
@@ -79,18 +82,20 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
     try:
         check_search(cfg)
     except ConfigError as err:  # every trial of the search would fail alike: stop it here
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        print_error(err)
         sys.exit(2)
     metric = cfg.get("optimized_metric")
     try:
-        resume = None
-        if cfg.get("skip_completed"):
-            done = completed_results(output_dir, cfg)
-            if done is not None:
-                print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
-                return validation_objective(done, metric)
-            resume = prepare_attempt(output_dir, cfg)
-        results = run_job(cfg, output_dir, resume)
+        with job_lock(output_dir):
+            remove_partial_writes_of(output_dir, cfg)
+            resume = None
+            if cfg.get("skip_completed"):
+                done = completed_results(output_dir, cfg)
+                if done is not None:
+                    print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
+                    return validation_objective(done, metric)
+                resume = prepare_attempt(output_dir, cfg)
+            results = run_job(cfg, output_dir, resume)
     except Interrupted as err:
         # The whole process was asked to stop: so is the rest of a sweep.
         Console(stderr=True).print(
@@ -98,12 +103,12 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
             highlight=False,
             soft_wrap=True,
         )
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(err.status)
     except Exception as err:
         problem = user_error(err)
         if problem is None:
             raise
-        Console(stderr=True).print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        print_error(problem)
         if hydra_cfg.mode == RunMode.MULTIRUN:
             # The sweep goes on with the other jobs and names this failure at its end, without a traceback.
             raise JobFailed(f"the job in {output_dir} stopped: {problem}") from None

@@ -1,8 +1,9 @@
 """The paper's names of our models, read from the one place that defines them: conf/attack/*.yaml.
 
-Each attack file carries `paper_name` (linf: ARAE); each variant file (conf/variant/) picks the attack that
-is one of the paper's methods (`override /attack: linf`). Reports, figures, the dashboard and the paper
-tables' `reproduce:` lists all name models through this module.
+Each attack file carries `paper_name` (linf: ARAE), which every run records (`attack.paper_name`, and
+`settings.variant` in results.json: what reports and figures name a run by); each variant file
+(conf/variant/) picks the attack that is one of the paper's methods (`override /attack: linf`), which the
+paper tables' `reproduce:` lists name.
 """
 
 from __future__ import annotations
@@ -60,6 +61,6 @@ def attack_of(paper_name: str) -> str:
 
 
 def display_name(metadata: dict) -> str:
-    """The paper's name of a run (results.json or checkpoint metadata), else its attack's name."""
+    """The paper's name of `metadata["attack"]` (conf/attack/<attack>.yaml's paper_name), else that name."""
     attack = str(metadata["attack"])
     return attack_names().get(attack, attack)

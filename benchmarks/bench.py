@@ -26,289 +26,44 @@ Framework and hand-loop epochs are interleaved (framework, hand, framework, hand
 noisy machine slows both alike; the first epoch of each is a warm-up and is not counted; figures are
 medians. An attack whose full epoch would take longer than --max-epoch-seconds is timed on a subset of
 the training images and its epoch time extrapolated linearly (the row says so).
+
+This file measures the rows and writes the results; the parts it measures with lie beside it, one concern
+each: framework.py (configs and the Trainer's epoch), hand_loop.py, flops.py (the FLOP counter), matmul.py
+(the matmul probe), timing.py and table.py (the printed table). gpu.py and fast_arae.py use them too.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime as dt
-import logging
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
+from flops import epoch_flops  # noqa: E402
+from framework import PRECISIONS, attack_names, compose_config, framework_epoch, framework_eval, real_data_available  # noqa: E402
+from hand_loop import autocast_attack, hand_attack, hand_epoch, hand_eval, train_dtype  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
+from matmul import bf16_available, throughputs  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
-from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
-from torch.utils.flop_counter import flop_registry  # noqa: E402
+from table import table  # noqa: E402
+from timing import machine, quiet, timed  # noqa: E402
 
-from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack, default_stream  # noqa: E402
-from arae.config import register_resolvers  # noqa: E402
-from arae.data.registry import register_source  # noqa: E402
-from arae.pipeline import build_module, set_threads  # noqa: E402
+from arae.pipeline import build_datamodule, build_module, set_threads  # noqa: E402
 from arae.results import write_json_atomic  # noqa: E402
-from arae.scoring import anomaly_metrics  # noqa: E402
-from arae.training import EpochTimer  # noqa: E402
-from arae.training.crafting import cpu_has_fast_bf16  # noqa: E402
-from arae.training.monitor import EvaluationSchedule, evaluate  # noqa: E402
+from arae.training.monitor import EvaluationSchedule  # noqa: E402
 
 RESULTS_DIR = REPO / "benchmarks" / "results"
-MATMUL_SIZE = 2048  # side of the square matmul whose throughput sets the floor
-BENCH_OVERRIDES = ["logger=none", "callbacks.checkpoint=null", "trainer.enable_progress_bar=false"]
-FIRST = {"none": 0, "noise": 1, "linf": 2, "spatial": 3, "union": 4}  # the issue's rows, then the rest by name
-# Precision settings of a row: conf/precision presets (float32 = no preset, the default arithmetic).
-PRECISIONS = {"float32": [], "fast": ["precision=fast"]}
 FAST_ATTACKS = ["none", "noise", "linf"]  # the rows also measured with precision=fast by default
 BF16_SKIPPED = ("bf16 rows skipped: this CPU has no native bfloat16 matmuls (cpu_has_fast_bf16() is false; "
                 "AVX-512 BF16 or AMX needed), where they run many times slower than float32")
-NO_ATTACK = {"name": "none", "gamma": 0.0, "adversary": {"_target_": "arae.attacks.NoAttack"}}
-
-
-@register_source("bench_synthetic")
-class SyntheticMnist:
-    """MNIST-shaped random images (used only when the real MNIST files are absent): 6000 training images
-    of class 8 among 60000, 10000 test images. Timing does not depend on pixel values."""
-
-    image_shape = (1, 28, 28)
-    num_classes = 10
-
-    def __init__(self, **_ignored) -> None:
-        self.generator = torch.Generator().manual_seed(0)
-
-    def split(self, train: bool):
-        n = 60000 if train else 10000
-        labels = torch.randint(0, 10, (n,), generator=self.generator)
-        if train:
-            labels[:6000], labels[6000:][labels[6000:] == 8] = 8, 0
-        return torch.randint(0, 256, (n, 1, 28, 28), generator=self.generator, dtype=torch.uint8), labels
-
-
-# -- configs ------------------------------------------------------------------------------------------
-def attack_names() -> list[str]:
-    """Every attack config file, plus a built-in `none` row (NoAttack, gamma 0) if no none.yaml exists."""
-    names = [p.stem for p in (REPO / "conf" / "attack").glob("*.yaml")]
-    names.sort(key=lambda n: (FIRST.get(n, len(FIRST)), n))
-    return names if "none" in names else ["none", *names]
-
-
-def for_attack(attack: str, overrides: list[str]) -> list[str]:
-    """Overrides for one row: `NAME:key=value` applies to attack NAME only, anything else to every row."""
-    chosen = []
-    for override in overrides:
-        name, sep, rest = override.partition(":")
-        if not sep or "=" in name:
-            chosen.append(override)
-        elif name == attack:
-            chosen.append(rest)
-    return chosen
-
-
-def compose_config(attack: str, overrides: list[str], precision: str = "float32") -> DictConfig:
-    register_resolvers()
-    overrides = [*PRECISIONS[precision], *for_attack(attack, overrides)]
-    from_file = (REPO / "conf" / "attack" / f"{attack}.yaml").exists()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=[f"attack={attack if from_file else 'linf'}", *BENCH_OVERRIDES, *overrides])
-    if not from_file and attack == "none":
-        OmegaConf.set_struct(cfg, False)
-        cfg.attack = NO_ATTACK
-    elif not from_file:
-        raise SystemExit(f"no conf/attack/{attack}.yaml; choose from {', '.join(attack_names())}")
-    return cfg
-
-
-def real_data_available(cfg: DictConfig) -> bool:
-    raw = Path(cfg.data_root) / "MNIST" / "raw"
-    return (raw / "train-images-idx3-ubyte").exists() or (raw / "train-images-idx3-ubyte.gz").exists()
-
-
-# -- timing helpers -----------------------------------------------------------------------------------
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def timed(fn, device: torch.device) -> float:
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
-
-
-def bf16_available(device: torch.device) -> bool:
-    """Whether bfloat16 matmuls are native here (GPUs: compute capability 8.0 or newer)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return cpu_has_fast_bf16()
-
-
-def matmul_gflops(device: torch.device, n: int | None = None, reps: int = 3, dtype: torch.dtype = torch.float32,
-                  matmul_precision: str = "highest") -> float:
-    """Measured matmul throughput (GFLOP/s) of a large square product in `dtype`; for float32 at
-    `matmul_precision` ("highest" = exact float32 whatever the run uses, the practical peak for the exact
-    arithmetic; "high" = TF32 on GPUs)."""
-    n = n or MATMUL_SIZE
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    configured = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision(matmul_precision)
-    try:
-        a @ b
-        seconds = statistics.median(timed(lambda: a @ b, device) for _ in range(reps))
-    finally:
-        torch.set_float32_matmul_precision(configured)
-    return 2 * n**3 / seconds / 1e9
-
-
-# -- the hand-written loop ----------------------------------------------------------------------------
-def hand_linf_pgd(net, x, eps: float, steps: int, step_size: float) -> torch.Tensor:
-    """L-inf PGD on the latent distance, written out: random start, sign steps, one clamp onto the box
-    (the ball intersected with [0, 1]) per step, in place."""
-    for p in net.parameters():
-        p.requires_grad_(False)
-    with torch.no_grad():
-        reference = net.encode(x)
-    low, high = (x - eps).clamp_(min=0.0), (x + eps).clamp_(max=1.0)
-    x_adv = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp_(low, high)
-    for _ in range(steps):
-        x_adv.requires_grad_(True)
-        value = (net.encode(x_adv) - reference).pow(2).flatten(1).mean(1).sum()
-        (grad,) = torch.autograd.grad(value, x_adv)
-        x_adv = x_adv.detach().add_(grad.sign_().mul_(step_size)).clamp_(low, high)
-    for p in net.parameters():
-        p.requires_grad_(True)
-    return x_adv
-
-
-def hand_attack(attack):
-    """A hand-written equivalent of the configured attack where there is one (none, L-inf PGD on the
-    latent distance); otherwise the project's own attack object (framework-free plain PyTorch), called as
-    `attack(net, x)` with torch's default generator, as the hand-written ones draw."""
-    if isinstance(attack, NoAttack):
-        return (lambda net, x: x), "hand-written"
-    if (
-        type(attack) is PGD
-        and type(attack.ball) is LinfBall
-        and type(attack.objective) is LatentDistance
-        and attack.random_start
-    ):
-        return (lambda net, x: hand_linf_pgd(net, x, attack.ball.eps, attack.steps, attack.step_size)), "hand-written"
-    return (lambda net, x: attack(net, x, default_stream(x.device))), "attack object"
-
-
-def autocast_attack(attack, device: torch.device, dtype: str):
-    def run(net, x):
-        with torch.autocast(device_type=device.type, dtype=getattr(torch, dtype)):
-            return attack(net, x).to(x.dtype)
-
-    return run
-
-
-def hand_epoch(net, optimizer, images, attack, gamma: float, batch_size: int, chunk: int,
-               train_dtype: torch.dtype | None = None) -> None:
-    """One epoch of the paper's schedule: attack the whole set, then Adam steps over shuffled batches.
-    An attack may return k examples per image (k blocks); the clean batch is then repeated k times.
-    `train_dtype` (bfloat16 for bf16-mixed) runs the training step's forward under autocast."""
-    from contextlib import nullcontext
-
-    blocks = []
-    for c in images.split(chunk):
-        out = attack(net, c).detach()
-        blocks.append(out.view(-1, *c.shape))
-    adversarial = torch.cat(blocks, dim=1)
-    k = adversarial.shape[0]
-    for index in torch.randperm(len(images), device=images.device).split(batch_size):
-        x, x_adv = images[index], adversarial[:, index].flatten(0, 1)
-        cast = nullcontext() if train_dtype is None else torch.autocast(images.device.type, dtype=train_dtype)
-        with cast:
-            z_adv = net.encode(x_adv)
-            loss = (x.repeat(k, 1, 1, 1) - net.decode(z_adv)).float().pow(2).flatten(1).mean(1).mean()
-            if gamma:
-                loss = loss + gamma * (z_adv - net.encode(x).repeat(k, 1)).float().pow(2).flatten(1).mean(1).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-
-def hand_eval(net, images, labels, batch_size: int) -> dict:
-    with torch.no_grad():
-        scores = torch.cat([(x - net(x)).pow(2).flatten(1).sum(1) for x in images.split(batch_size)])
-    return anomaly_metrics(scores, labels)
-
-
-# -- the framework ------------------------------------------------------------------------------------
-def trainer_for(cfg: DictConfig, root: str, callbacks=()):
-    return instantiate(
-        cfg.trainer,
-        logger=False,
-        callbacks=list(callbacks),
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        max_epochs=1,
-        limit_val_batches=0,
-        default_root_dir=root,
-    )
-
-
-def framework_epoch(cfg: DictConfig, module, datamodule, root: str) -> tuple[float, float]:
-    """One epoch of trainer.fit, timed by the same EpochTimer callback that train.py uses, and the seconds
-    of saving that trainer's checkpoint (what the checkpoint callback writes every few epochs)."""
-    timer = EpochTimer()
-    trainer = trainer_for(cfg, root, [timer])
-    trainer.fit(module, datamodule=datamodule)
-    start = time.perf_counter()
-    trainer.save_checkpoint(str(Path(root) / "bench.ckpt"))
-    return timer.seconds[0], time.perf_counter() - start
-
-
-def framework_eval(cfg: DictConfig, module, datamodule, root: str) -> float:
-    """One scheduled evaluation as train.py runs it (the EpochEvaluation callback's pass and metrics)."""
-    device = torch.device("cuda" if cfg.trainer.accelerator == "gpu" else "cpu")
-    module.net.to(device)
-    loader = datamodule.val_dataloader()
-    return timed(lambda: evaluate(module.net, loader), device)
-
-
-# -- one row ------------------------------------------------------------------------------------------
-class MatmulFlops(TorchDispatchMode):
-    """Counts the FLOPs of matmul-class ops (PyTorch's flop formulas, forward and backward). Unlike
-    FlopCounterMode it installs no module hooks, which autograd.grad on a leaf input does not support."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.total = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        formula = flop_registry.get(func._overloadpacket)
-        if formula is not None:
-            self.total += formula(*args, **kwargs, out_val=out)
-        return out
-
-
-def epoch_flops(net, optimizer_factory, images, attack, gamma, batch_size, chunk, sample: int = 64,
-                train_dtype: torch.dtype | None = None) -> float:
-    """Counted FLOPs (matmul-class ops, forward and backward) of one epoch over `images`, scaled up
-    from an epoch over `sample` of them (the cost is linear in the number of images)."""
-    net = copy.deepcopy(net)
-    sub = images[:sample]
-    with MatmulFlops() as counter:
-        hand_epoch(net, optimizer_factory(net.parameters()), sub, attack, gamma, min(batch_size, sample),
-                   min(chunk, sample), train_dtype)
-    return counter.total * len(images) / len(sub)
 
 
 def subset_size(n: int, seconds: float, max_seconds: float, batch_size: int) -> int:
@@ -316,23 +71,11 @@ def subset_size(n: int, seconds: float, max_seconds: float, batch_size: int) -> 
     return n if seconds <= max_seconds else min(n, max(batch_size, int(n * max_seconds / seconds)))
 
 
-def train_dtype(cfg: DictConfig) -> torch.dtype | None:
-    """The autocast dtype of the training step under the configured trainer.precision (None: float32)."""
-    precision = str(cfg.trainer.get("precision") or "32")
-    return {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
-
-
-def throughputs(device: torch.device, bf16: bool) -> tuple[float, float | None]:
-    return matmul_gflops(device), matmul_gflops(device, dtype=torch.bfloat16) if bf16 else None
-
-
 def bench_attack(name: str, args, root: str, device: torch.device, precision: str = "float32") -> dict:
     cfg = compose_config(name, args.overrides, precision)
     torch.set_float32_matmul_precision(cfg.matmul_precision)  # as train.py does; the hand loop shares it
     set_threads(cfg.num_threads)
-    source = instantiate(cfg.dataset.source)
-    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
-    datamodule.setup("fit")
+    datamodule = build_datamodule(cfg)
     n_full = len(datamodule.train_set())
     module = build_module(cfg, datamodule)
     attack, hand_kind = hand_attack(instantiate(cfg.attack.adversary))
@@ -430,9 +173,7 @@ def bench_eval(args, root: str, device: torch.device) -> dict:
     cfg = compose_config("linf", args.overrides)
     torch.set_float32_matmul_precision(cfg.matmul_precision)
     set_threads(cfg.num_threads)
-    source = instantiate(cfg.dataset.source)
-    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
-    datamodule.setup("fit")
+    datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
     net = instantiate(cfg.model, image_shape=datamodule.image_shape).to(device)
     test = datamodule.test_set()
@@ -450,73 +191,6 @@ def bench_eval(args, root: str, device: torch.device) -> dict:
         "framework_repeats_s": framework,
         "hand_repeats_s": hand,
     }
-
-
-# -- report -------------------------------------------------------------------------------------------
-def _cell(value, width: int, digits: int) -> str:
-    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
-
-
-def table(rows: list[dict], evaluation: dict | None, skipped: str | None = None) -> str:
-    head = (f"{'attack':<13}{'precision':<10}{'framework s':>12}{'hand s':>10}{'floor s':>10}{'bf16 floor s':>13}"
-            f"{'fw/hand':>9}{'fw/floor':>10}{'hand/floor':>11}{'best fw/hand':>14}{'best fw/floor':>15}"
-            f"{'whole s':>10}{'whole/train':>12}  note")
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        note = f"hand loop: {r['hand_attack']}"
-        if r["precision"] == "fast":
-            note += f"; fw/own floor {r['framework_over_own_floor']:.2f}"
-        if r["extrapolated"]:
-            note += f"; timed on {r['timed_images']} of {r['images']} images, extrapolated"
-        lines.append(
-            f"{r['attack']:<13}{r['precision']:<10}{r['framework_s']:>12.3f}{r['hand_s']:>10.3f}{r['floor_s']:>10.3f}"
-            f"{_cell(r['floor_bf16_s'], 13, 3)}"
-            f"{r['framework_over_hand']:>9.2f}{r['framework_over_floor']:>10.2f}{r['hand_over_floor']:>11.2f}"
-            f"{r['framework_over_hand_best']:>14.2f}{r['framework_over_floor_best']:>15.2f}"
-            f"{_cell(r.get('whole_s'), 10, 3)}{_cell(r.get('whole_over_train'), 12, 3)}  {note}"
-        )
-    if evaluation:
-        lines.append(
-            f"{'eval':<13}{'float32':<10}{evaluation['framework_s']:>12.3f}{evaluation['hand_s']:>10.3f}{'-':>10}{'-':>13}"
-            f"{evaluation['framework_s'] / evaluation['hand_s']:>9.2f}{'-':>10}{'-':>11}"
-            f"{min(evaluation['framework_repeats_s'][1:]) / min(evaluation['hand_repeats_s'][1:]):>14.2f}{'-':>15}"
-            f"{'-':>10}{'-':>12}  one pass over {evaluation['images']} test images, batch {evaluation['eval_batch_size']}"
-        )
-    if skipped:
-        lines.append(f"note: {skipped}")
-    return "\n".join(lines)
-
-
-def machine(device: torch.device) -> dict:
-    info = {
-        "device": str(device),
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "load_average": os.getloadavg(),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    try:
-        info["git_commit"] = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return info
-
-
-def quiet() -> None:
-    """No Lightning banners or known warnings between the timing lines."""
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", ".*LeafSpec.*")
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    os.environ.setdefault("WANDB_MODE", "disabled")
 
 
 def parse_args(argv=None):

@@ -19,11 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench
 import torch
+from bench import RESULTS_DIR
+from flops import epoch_flops
+from framework import compose_config
+from hand_loop import hand_attack
 from hydra.utils import instantiate
+from timing import machine, quiet
 
-from arae.pipeline import train
+from arae.pipeline import build_datamodule, train
 from arae.results import write_json_atomic
 
 FRACTIONS = (0.25, 0.5, 1.0)
@@ -41,13 +45,11 @@ def auroc_at(seconds: float, epoch_seconds: list[float], aurocs: list[float]) ->
 
 
 def gflop_per_epoch(cfg) -> float:
-    source = instantiate(cfg.dataset.source)
-    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
-    datamodule.setup("fit")
+    datamodule = build_datamodule(cfg)
     net = instantiate(cfg.model, image_shape=datamodule.image_shape)
-    attack, _ = bench.hand_attack(instantiate(cfg.attack.adversary))
+    attack, _ = hand_attack(instantiate(cfg.attack.adversary))
     chunk = int(cfg.crafting.get("chunk_size", cfg.dataset.batch_size))
-    flops = bench.epoch_flops(net, instantiate(cfg.optimizer), datamodule.train_set(), attack,
+    flops = epoch_flops(net, instantiate(cfg.optimizer), datamodule.train_set(), attack,
                               float(cfg.attack.gamma), int(cfg.dataset.batch_size), chunk)
     return flops / 1e9
 
@@ -62,7 +64,7 @@ def run_one(attack: str, normal_class: int, args, root: Path) -> dict:
         f"+callbacks.budget.seconds={args.seconds}",
         *args.overrides,
     ]
-    cfg = bench.compose_config(attack, overrides)
+    cfg = compose_config(attack, overrides)
     gflop = gflop_per_epoch(cfg)
     started = time.perf_counter()
     results = train(cfg, root / f"{attack}-c{normal_class}")
@@ -102,10 +104,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--attacks", nargs="+", default=["linf", "linf_fast"])
     parser.add_argument("--seconds", type=float, default=120.0, help="training seconds per run")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=bench.RESULTS_DIR)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument("--overrides", nargs="*", default=[], help="Hydra overrides for every run")
     args = parser.parse_args(argv)
-    bench.quiet()
+    quiet()
     rows = []
     with tempfile.TemporaryDirectory(prefix="arae-fast-") as root:
         for normal_class in args.classes:
@@ -113,7 +115,7 @@ def main(argv=None) -> dict:
                 rows.append(run_one(attack, normal_class, args, Path(root)))
     report = table(rows, args.seconds)
     print("\n" + report)
-    payload = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": bench.machine(torch.device("cpu")),
+    payload = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(torch.device("cpu")),
                "seconds": args.seconds, "seed": args.seed, "overrides": args.overrides, "rows": rows, "table": report}
     path = args.out / f"fast_arae_{dt.datetime.now():%Y-%m-%d_%H-%M-%S}.json"
     write_json_atomic(path, payload)

@@ -3,7 +3,7 @@
 1. the device and its measured peak matmul throughput in float32, TF32 and bfloat16 (a large square matmul);
 2. one MNIST ARAE training epoch (linf, 40 PGD steps, batch 256, the training set resident on the device)
    in float32, TF32 (matmul_precision=high) and bf16 (precision=fast), each also under torch.compile
-   (a failure to compile is recorded, not raised), with the achieved TFLOP/s (counted FLOPs, bench.py's
+   (a failure to compile is recorded, not raised), with the achieved TFLOP/s (counted FLOPs, flops.py's
    counting) against the measured peak of that precision;
 3. a Table-6 slice (MNIST, --classes, --variants, the paper's budget unless --epochs) through
    `python train.py -m +experiment=table6 ... trainer=gpu` subprocesses, one job at a time, and again
@@ -13,11 +13,12 @@
    Table 6 (conf/experiment/table6*.yaml): paper epochs x s/epoch per member / members in flight.
 
 It writes benchmarks/results/gpu_<date_time>.json (--out). Without a CUDA device it refuses, unless --dry:
-a tiny CPU run (few images, 2 PGD steps, 1 epoch) of the same code paths writing the same keys, "dry": true.
+a tiny CPU run (few images, 2 PGD steps, cheap L2 and spatial attacks, 1 epoch) of the same code paths
+writing the same keys, "dry": true.
 
     python benchmarks/gpu.py                                  # on the GPU machine
     python benchmarks/gpu.py --classes 8 --epochs 100 --no-ensemble
-    python benchmarks/gpu.py --dry                            # anywhere, under a minute on one core
+    python benchmarks/gpu.py --dry                            # anywhere, one to two minutes
 
 No network is used: data must be under ARAE_DATA_DIR (downloads are turned off), W&B is disabled.
 """
@@ -40,11 +41,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 os.environ.setdefault("WANDB_MODE", "disabled")
 
-import bench  # noqa: E402
 import torch  # noqa: E402
+from bench import RESULTS_DIR  # noqa: E402
+from flops import epoch_flops  # noqa: E402
+from framework import compose_config, framework_epoch, real_data_available  # noqa: E402
+from hand_loop import hand_attack  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
+from matmul import bf16_available, matmul_gflops  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
+from timing import machine, quiet  # noqa: E402
 
+from arae.pipeline import build_datamodule, build_module, set_threads  # noqa: E402
 from arae.results import write_json_atomic  # noqa: E402
 
 # Epoch-timing settings: overrides, and which measured peak they are held against.
@@ -57,8 +64,12 @@ VARIANTS = ["dae", "arae", "arae_a", "arae_r"]
 CLASSES = ["3", "8"]
 TABLE6 = ["table6", "table6_pairs"]
 PEAK_SIZE, DRY_PEAK_SIZE = 8192, 256
-# Dry mode: a handful of images and PGD steps, one epoch; the sweep trains 2 batches of 16 images.
+# Dry mode: a handful of images and PGD steps, one epoch; the sweep trains 2 batches of 16 images, the
+# ensemble (which trains whole epochs only) one epoch in batches of the data set's size; both with
+# debug=smoke's cheap attacks (2 L2 steps, 27 spatial transforms: conf/debug/smoke.yaml), without which
+# ARAE-A's epoch alone took minutes.
 DRY = {"images": 64, "steps": 2, "epochs": 1, "batch_size": 16, "batches": 2}
+DRY_ATTACKS = ["+smoke.l2_steps=2", "+smoke.spatial_angle_step=30"]
 NO_CUDA = ("gpu.py: no CUDA device here (torch.cuda.is_available() is false; torch {torch}). Run it on a "
            "machine with an NVIDIA GPU, or pass --dry for a tiny CPU run of the same code paths.")
 
@@ -120,28 +131,21 @@ def peak_key(overrides: list[str]) -> str:
 def peaks(device: torch.device, size: int) -> dict:
     """Measured matmul TFLOP/s of an n x n product: float32 exact, TF32 (matmul_precision high), bfloat16."""
     tflops = {
-        "fp32": bench.matmul_gflops(device, size, dtype=torch.float32, matmul_precision="highest") / 1e3,
-        "tf32": bench.matmul_gflops(device, size, dtype=torch.float32, matmul_precision="high") / 1e3,
-        "bf16": bench.matmul_gflops(device, size, dtype=torch.bfloat16) / 1e3 if bench.bf16_available(device) else None,
+        "fp32": matmul_gflops(device, size, dtype=torch.float32, matmul_precision="highest") / 1e3,
+        "tf32": matmul_gflops(device, size, dtype=torch.float32, matmul_precision="high") / 1e3,
+        "bf16": matmul_gflops(device, size, dtype=torch.bfloat16) / 1e3 if bf16_available(device) else None,
     }
     return {"matmul_size": size, "peak_tflops": tflops}
 
 
 # -- 2. one epoch -------------------------------------------------------------------------------------
-def datamodule_for(cfg):
-    source = instantiate(cfg.dataset.source)
-    datamodule = instantiate(cfg.protocol, source=source, normal_class=cfg.normal_class, seed=cfg.seed)
-    datamodule.setup("fit")
-    return datamodule
-
-
 def counted_gflop_per_image(cfg, datamodule, device: torch.device, sample: int = 64) -> float:
-    """Counted matmul GFLOP per training image of one epoch of this config (bench.epoch_flops)."""
-    attack, _ = bench.hand_attack(instantiate(cfg.attack.adversary))
+    """Counted matmul GFLOP per training image of one epoch of this config (flops.epoch_flops)."""
+    attack, _ = hand_attack(instantiate(cfg.attack.adversary))
     net = instantiate(cfg.model, image_shape=datamodule.image_shape).to(device)
     images = datamodule.train_set()[:sample].to(device)
     batch = int(cfg.dataset.batch_size)
-    flops = bench.epoch_flops(net, instantiate(cfg.optimizer), images, attack, float(cfg.attack.gamma), batch,
+    flops = epoch_flops(net, instantiate(cfg.optimizer), images, attack, float(cfg.attack.gamma), batch,
                               int(cfg.crafting.get("chunk_size", batch)), sample)
     return flops / len(images) / 1e9
 
@@ -161,19 +165,19 @@ def time_epoch(setting: str, compiled: bool, args, base: list[str], root: str, d
     row = {"setting": setting, "compiled": compiled, "overrides": SETTINGS[setting]["overrides"],
            "compile_backend": args.compile_backend if compiled else None}
     try:
-        cfg = bench.compose_config("linf", [*base, *SETTINGS[setting]["overrides"]])
+        cfg = compose_config("linf", [*base, *SETTINGS[setting]["overrides"]])
         torch.set_float32_matmul_precision(cfg.matmul_precision)
-        bench.set_threads(cfg.num_threads)
-        datamodule = datamodule_for(cfg)
+        set_threads(cfg.num_threads)
+        datamodule = build_datamodule(cfg)
         n_full = len(datamodule.train_set())
         if args.images and args.images < n_full:  # time a subset, extrapolated to the full epoch
             datamodule.calibration_split((n_full - args.images) / n_full, seed=0)
         n = len(datamodule.train_set())
         gflop = counted_gflop_per_image(cfg, datamodule, device) * n_full
-        module = bench.build_module(cfg, datamodule)
+        module = build_module(cfg, datamodule)
         if compiled:
             compile_net(module.net, args.compile_backend)
-        seconds = [bench.framework_epoch(cfg, module, datamodule, root)[0] * n_full / n for _ in range(args.repeats + 1)]
+        seconds = [framework_epoch(cfg, module, datamodule, root)[0] * n_full / n for _ in range(args.repeats + 1)]
         epoch_s = statistics.median(seconds[1:])
         achieved = gflop / epoch_s / 1e3
         top = peak["peak_tflops"][SETTINGS[setting]["peak"]]
@@ -198,9 +202,9 @@ def sweep_command(args, sweep_dir: Path, data_root: Path, launcher: str | None) 
         command.append(f"trainer.max_epochs={args.epochs}")
     if args.dry:
         command += [f"trainer.max_epochs={DRY['epochs']}", f"dataset.pgd_steps={DRY['steps']}",
-                    f"dataset.batch_size={DRY['batch_size']}", f"num_threads={args.threads}"]
+                    f"num_threads={args.threads}", *DRY_ATTACKS]
         if launcher != "ensemble":  # ensemble epochs stay whole: a limit must cut every member's epoch or none
-            command.append(f"+trainer.limit_train_batches={DRY['batches']}")
+            command += [f"dataset.batch_size={DRY['batch_size']}", f"+trainer.limit_train_batches={DRY['batches']}"]
     else:
         command.append("trainer=gpu")
     if launcher:
@@ -289,7 +293,7 @@ def parse_args(argv=None):
     parser.add_argument("--sweep-overrides", nargs="*", default=[], help="extra Hydra overrides of the slice's jobs")
     parser.add_argument("--runs-dir", type=Path, default=None,
                         help="where the slice's job folders go (default multirun_outputs/bench_gpu/<date>; dry: a temporary folder)")
-    parser.add_argument("--out", type=Path, default=bench.RESULTS_DIR, help="folder of the results JSON")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder of the results JSON")
     args = parser.parse_args(argv)
     args.classes = args.classes or (CLASSES[-1:] if args.dry else CLASSES)
     args.repeats = args.repeats if args.repeats is not None else (1 if args.dry else 2)
@@ -302,14 +306,14 @@ def run(args) -> dict:
     started = time.perf_counter()
     if not args.dry and not torch.cuda.is_available():
         raise Refusal(NO_CUDA.format(torch=torch.__version__))
-    bench.quiet()
+    quiet()
     device = torch.device("cuda" if not args.dry else "cpu")
     base = [f"num_threads={args.threads}", "dataset.source.download=false"]
     if not args.dry:
         base.append("trainer=gpu")
-    probe = bench.compose_config("linf", base)
+    probe = compose_config("linf", base)
     data_root = Path(probe.data_root).resolve()
-    real = bench.real_data_available(probe)
+    real = real_data_available(probe)
     if not real and not args.dry:
         raise Refusal(f"gpu.py: MNIST not found under {data_root} (MNIST/raw/train-images-idx3-ubyte). Copy the "
                       "data set there, or set ARAE_DATA_DIR to the folder that holds MNIST/ (no download is tried).")
@@ -336,8 +340,8 @@ def run(args) -> dict:
         sweeps["basic"] = {"skipped": f"MNIST not found under {data_root}: the slice needs the real files"}
     else:
         for variant in args.variants:
-            cfg = bench.compose_config(variant_attack(variant), [*base, *args.sweep_overrides])
-            gflop[variant] = counted_gflop_per_image(cfg, datamodule_for(cfg), device)
+            cfg = compose_config(variant_attack(variant), [*base, *args.sweep_overrides])
+            gflop[variant] = counted_gflop_per_image(cfg, build_datamodule(cfg), device)
         runs_dir = args.runs_dir or (Path(tempfile.mkdtemp(prefix="arae-gpu-runs-")) if args.dry
                                      else REPO / "multirun_outputs" / "bench_gpu" / f"{date:%Y-%m-%d_%H-%M-%S}")
         runs_dir.mkdir(parents=True, exist_ok=True)
@@ -352,7 +356,7 @@ def run(args) -> dict:
     payload = {
         "dry": bool(args.dry),
         "date": date.isoformat(timespec="seconds"),
-        "machine": bench.machine(device),
+        "machine": machine(device),
         "device": {"name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
                    or platform.machine(), "type": device.type, **peak},
         "data": "mnist" if real else "bench_synthetic",

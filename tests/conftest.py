@@ -44,18 +44,40 @@ FAINT = ["trainer.max_epochs=2", "dataset.batch_size=16", "optimizer.lr=0.01", "
 def conf_settings(name: str, key: str | None = None) -> dict:
     """The plain settings of conf/<name>.yaml (e.g. "adversary/spatial", "crafting/epoch"), or of its node
     `key` (e.g. "adversary" of "attack/noise"): its keys less `_target_`, `defaults`, nested objects and
-    interpolations. Constructors have no defaults (every value
+    interpolations into other config groups (`${dataset.pgd_steps}`); one with a default of its own
+    (`${oc.select:smoke.l2_steps,100}`) reads as that default. Constructors have no defaults (every value
     lives in conf/), so tests that build objects directly pass these rather than repeat the YAML."""
     from omegaconf import OmegaConf
+    from omegaconf.errors import InterpolationResolutionError
 
     node = OmegaConf.load(REPO / "conf" / f"{name}.yaml")
     node = node if key is None else OmegaConf.select(node, key)
-    skip = {"_target_", "defaults"}
-    return {
-        k: OmegaConf.to_object(node[k]) if OmegaConf.is_list(node[k]) else node[k]
-        for k in node
-        if k not in skip and not OmegaConf.is_interpolation(node, k) and not OmegaConf.is_dict(node[k])
-    }
+    settings = {}
+    for k in node:
+        if k in ("_target_", "defaults"):
+            continue
+        try:
+            value = node[k]
+        except InterpolationResolutionError:  # a value of another config group
+            continue
+        if not OmegaConf.is_dict(value):
+            settings[k] = OmegaConf.to_object(value) if OmegaConf.is_list(value) else value
+    return settings
+
+
+def data_source(dataset: str, **settings):
+    """The data source of conf/dataset/<dataset>.yaml built directly: its plain settings (`conf_settings`),
+    `settings` (e.g. root=..., path=..., image_size=16) replacing some."""
+    from arae.data import build_source
+
+    return build_source(**{"name": dataset, **conf_settings(f"dataset/{dataset}", "source"), **settings})
+
+
+def mlp(image_shape, **settings):
+    """conf/model/mlp.yaml's autoencoder on `image_shape`, `settings` (e.g. hidden_dims=(32, 16)) replacing some."""
+    from arae.models import MLPAutoencoder
+
+    return MLPAutoencoder(image_shape, **{**conf_settings("model/mlp"), **settings})
 
 
 def rng(seed: int = 0):
@@ -73,10 +95,8 @@ def model():
     """A small seeded MLP autoencoder on 1x8x8 images, for attack and speed tests."""
     import torch
 
-    from arae.models import MLPAutoencoder
-
     torch.manual_seed(0)
-    return MLPAutoencoder((1, 8, 8), hidden_dims=(32, 16, 8))
+    return mlp((1, 8, 8), hidden_dims=(32, 16, 8))
 
 
 @pytest.fixture

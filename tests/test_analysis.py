@@ -6,12 +6,12 @@ import json
 
 import pytest
 import torch
+from conftest import mlp
 
 from arae.analysis.cli import main as analyze
 from arae.analysis.minima import descend
 from arae.analysis.occlusion import occlusion_map
 from arae.analysis.robustness import attacked_normals, reconstruction_attack
-from arae.models import MLPAutoencoder
 from arae.scoring import scores_of
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -22,7 +22,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def net():
     torch.manual_seed(0)
-    return MLPAutoencoder(image_shape=(1, 8, 8), hidden_dims=(32, 16)).eval()
+    return mlp((1, 8, 8), hidden_dims=(32, 16)).eval()
 
 
 @pytest.mark.parametrize("eps", [0.05, 0.1])
@@ -35,7 +35,7 @@ def test_attack_raises_the_error_of_normals_and_keeps_its_bound(net, eps):
     assert torch.equal(attacked[~normal], images[~normal])  # anomalies stay clean
     delta = attacked[normal] - images[normal]
     assert delta.abs().max() <= eps + 1e-6 and attacked.min() >= 0 and attacked.max() <= 1
-    assert (scores_of(net, attacked[normal]) > scores_of(net, images[normal])).all()
+    assert (scores_of(net, attacked[normal], 64) > scores_of(net, images[normal], 64)).all()
 
 
 def test_attack_works_inside_inference_mode(net):
@@ -43,7 +43,7 @@ def test_attack_works_inside_inference_mode(net):
     with torch.inference_mode():
         images = torch.rand(8, 1, 8, 8)
         attacked = attacked_normals(net, images, torch.zeros(8, dtype=torch.long), reconstruction_attack(0.1, steps=5, objective="score"), seed=0)
-    assert (scores_of(net, attacked) > scores_of(net, images)).all()
+    assert (scores_of(net, attacked, 64) > scores_of(net, images, 64)).all()
 
 
 def test_occlusion_map_has_the_image_shape_and_is_zero_on_black_pixels(net):
@@ -56,7 +56,7 @@ def test_occlusion_map_has_the_image_shape_and_is_zero_on_black_pixels(net):
     # one entry by hand: the change of the error when pixel (5, 2) is blacked out
     occluded = image.clone()
     occluded[:, 5, 2] = 0
-    expected = scores_of(net, occluded[None])[0] - scores_of(net, image[None])[0]
+    expected = scores_of(net, occluded[None], 64)[0] - scores_of(net, image[None], 64)[0]
     assert torch.isclose(saliency[5, 2], expected)
 
 
@@ -65,18 +65,18 @@ def test_a_larger_occlusion_patch_blacks_out_the_square_around_each_pixel(net):
     saliency = occlusion_map(net, image, patch=3)
     occluded = image.clone()
     occluded[:, 4:7, 1:4] = 0  # the 3x3 square around (5, 2)
-    expected = scores_of(net, occluded[None])[0] - scores_of(net, image[None])[0]
+    expected = scores_of(net, occluded[None], 64)[0] - scores_of(net, image[None], 64)[0]
     assert saliency.shape == (8, 8) and torch.isclose(saliency[5, 2], expected)
     corner = image.clone()
     corner[:, :2, :2] = 0  # clipped at the border
-    assert torch.isclose(saliency[0, 0], scores_of(net, corner[None])[0] - scores_of(net, image[None])[0])
+    assert torch.isclose(saliency[0, 0], scores_of(net, corner[None], 64)[0] - scores_of(net, image[None], 64)[0])
 
 
 def test_local_minima_descend_the_error(net):
     start = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     end = descend(net, start, steps=30, lr=0.05)
     assert end.min() >= 0 and end.max() <= 1
-    assert (scores_of(net, end) < scores_of(net, start)).all()
+    assert (scores_of(net, end, 64) < scores_of(net, start, 64)).all()
 
 
 def is_png(path):

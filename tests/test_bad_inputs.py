@@ -7,9 +7,10 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import REPO, TINY, run_train
+from conftest import REPO, TINY, data_source, run_train
 from fakeimages import write_coil
 
 from arae.detector.cli import main as score_main
@@ -43,8 +44,25 @@ def assert_clean_failure(proc, message):
         ("normal_class=12", "normal_class 12 does not exist in mnist"),
         ("normal_class=[]", "normal_class is empty"),
         ("normal_class=-1", "normal_class -1 does not exist"),
-        ("dataset.epsilon=0", "epsilon (L-inf radius) must be > 0"),
-        ("dataset.epsilon=-0.1", "must be > 0"),
+        ("dataset.epsilon=0", "dataset.epsilon=0 must be a number above 0 and below 1"),
+        ("dataset.epsilon=-0.1", "dataset.epsilon=-0.1 must be a number above 0 and below 1"),
+        ("dataset.epsilon=nan", "dataset.epsilon=nan is not a number"),
+        ("dataset.epsilon=1e9", "from 1 on the ball holds every image"),
+        ("dataset.epsilon=1", "dataset.epsilon=1 must be a number above 0 and below 1"),
+        ("attack.adversary.ball.eps=2", "attack.adversary.ball.eps=2 must be a number above 0 and below 1"),
+        ("dataset.pgd_steps=2.5", "dataset.pgd_steps=2.5 must be a whole number of at least 1"),
+        ("attack=l2 attack.adversary.steps=2.5", "attack.adversary.steps=2.5 must be a whole number of at least 1"),
+        ("eval_every_n_epochs=1.5", "eval_every_n_epochs=1.5 must be a whole number of at least 1"),
+        ("attack.adversary.step_size=nan", "attack.adversary.step_size=nan is not a number"),
+        ("detector.normal_tpr=nan", "detector.normal_tpr=nan is not a number"),
+        ("optimizer.lr=nan", "optimizer.lr=nan is not a number"),
+        ("num_threads=100000", "num_threads=100000 must be a whole number from 1 to"),
+        ("num_threads=1.5", "num_threads=1.5 must be a whole number from 1 to"),
+        ("attack.gamma=-1", "attack.gamma=-1 must be a number >= 0"),
+        ("attack.gamma=nan", "attack.gamma=nan is not a number"),
+        ("+trainer.max_epoch=3", "trainer.max_epoch is not a setting of Lightning's Trainer; did you mean trainer.max_epochs?"),
+        ("protocol=p1 protocol.tau=half", "protocol.tau=half must be a number between 0 and 1"),
+        ("protocol=p1 protocol.tau=0.9999", "protocol.tau=0.9999 leaves 0 anomalies in the test split"),
         ("trainer.devices=2", "one run trains on one device"),
         ("trainer.max_epochs=0", "trainer.max_epochs must be a whole number of epochs >= 1, got 0"),
     ],
@@ -155,9 +173,8 @@ def checkpoint(runs):
 def image_file(fake_root, tmp_path):
     from PIL import Image
 
-    from arae.data import build_source
 
-    images, _ = build_source("mnist", root=fake_root, download=False).split(False)
+    images, _ = data_source("mnist", root=fake_root, download=False).split(False)
     Image.fromarray(images[0, 0].numpy()).save(tmp_path / "x.png")
     return tmp_path / "x.png"
 
@@ -177,6 +194,29 @@ def test_arae_score_threshold_must_be_finite(checkpoint, fake_root, tmp_path, ca
     assert f"'{value}' is not a finite number" in capsys.readouterr().err
 
 
+def test_arae_score_negative_threshold(checkpoint, fake_root, tmp_path, capsys):
+    """Scores are sums of squares: below 0, every image would be an anomaly."""
+    with pytest.raises(SystemExit) as stop:
+        score_main([str(checkpoint), str(image_file(fake_root, tmp_path)), "--threshold", "-1"])
+    assert stop.value.code == 2
+    assert "'-1' is below 0; scores are >= 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "proc"])
+def test_arae_score_csv_not_writable_stops_before_scoring(checkpoint, fake_root, tmp_path, capsys, monkeypatch, where):
+    import arae.detector.cli as cli
+
+    if where == "under_a_file":
+        (tmp_path / "file.txt").write_text("")
+        target = tmp_path / "file.txt" / "scores.csv"
+    else:
+        target = Path("/proc/arae-scores.csv")  # no one may create files there, root included
+    monkeypatch.setattr(cli, "score_files", lambda args: pytest.fail("scored before checking the CSV path"))
+    assert score_main([str(checkpoint), str(image_file(fake_root, tmp_path)), "--csv", str(target)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"cannot write to {target.parent}" in err and f"(not {target})" in err and "Traceback" not in err
+
+
 def test_arae_score_png_as_checkpoint(fake_root, tmp_path, capsys):
     png = image_file(fake_root, tmp_path)
     assert score_main([str(png), str(png), "--csv", str(tmp_path / "s.csv")]) == 2
@@ -191,3 +231,42 @@ def test_arae_report_on_an_empty_folder(tmp_path):
     assert proc.returncode == 2
     assert "no runs under" in proc.stderr and "Nothing was written" in proc.stderr
     assert "wrote" not in proc.stdout and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "new_in_proc", "proc"])
+def test_run_folder_that_takes_no_files_is_named(fake_root, tmp_path, where):
+    """A read-only file system says so the same way (EROFS instead of ENOTDIR or ENOENT)."""
+    (tmp_path / "file.txt").write_text("")
+    folder = {"under_a_file": tmp_path / "file.txt" / "run", "new_in_proc": Path("/proc/arae-run"),
+              "proc": Path("/proc")}[where]
+    proc = run_train([*ONE_EPOCH, f"hydra.run.dir={folder}"], fake_root, tmp_path)
+    assert_clean_failure(proc, f"cannot write to {folder}")
+    assert "hydra.run.dir" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_sweep_folder_that_takes_no_files_is_named(fake_root, tmp_path):
+    (tmp_path / "file.txt").write_text("")
+    proc = run_train(["-m", *ONE_EPOCH, f"hydra.sweep.dir={tmp_path / 'file.txt' / 'sweep'}", "normal_class=1,2"],
+                     fake_root, tmp_path)
+    assert_clean_failure(proc, f"cannot write to {tmp_path / 'file.txt' / 'sweep'}")
+    assert "hydra.sweep.dir" in proc.stderr
+
+
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=ensemble"]])
+def test_a_sweep_of_no_jobs_says_so(fake_root, tmp_path, launcher):
+    proc = run_train(["-m", *ONE_EPOCH, *launcher, "seed=range(0)", "normal_class=1,2"], fake_root, tmp_path)
+    assert_clean_failure(proc, "the sweep has 0 jobs: seed=range(0) gives no value")
+    assert not (tmp_path / "multirun_outputs").exists()
+
+
+def test_a_split_too_small_for_an_auroc_is_named(folder_data, fake_root, tmp_path):
+    for split in ("train", "test"):
+        for class_folder in (folder_data / split).iterdir():
+            for image in sorted(class_folder.iterdir())[1:]:
+                image.unlink()
+    proc = run_train([*ONE_EPOCH, *FOLDER, f"dataset.source.path={folder_data}"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    message = "1 training image, 1 normal and 9 anomalous test images"
+    assert message in " ".join((proc.stdout + proc.stderr).split())
+    (result,) = results_of(tmp_path / "outputs")
+    assert any(message in note for note in result["data_notes"])

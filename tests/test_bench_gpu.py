@@ -20,6 +20,7 @@ def run_gpu(args, data_root, cwd, timeout=120):
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
+@pytest.mark.slow  # a benchmark: epochs in three precisions, with and without torch.compile, and two sweeps
 def test_dry_run_writes_the_gpu_json(fake_root, tmp_path):
     out = tmp_path / "out"
     proc = run_gpu(["--dry", "--out", str(out), "--runs-dir", str(tmp_path / "runs"), "--classes", "8",
@@ -62,3 +63,21 @@ def test_without_cuda_and_without_dry_it_refuses_clearly(fake_root, tmp_path):
     proc = run_gpu(["--out", str(tmp_path)], fake_root, tmp_path, timeout=60)
     assert proc.returncode == 2 and "no CUDA device" in proc.stderr and "--dry" in proc.stderr
     assert "Traceback" not in proc.stderr and not list(tmp_path.glob("gpu_*.json"))
+
+
+def test_the_dry_slice_uses_cheap_attacks_and_the_ensemble_whole_batches(tmp_path):
+    """ARAE-A at its paper settings (100 L2 steps, 279 spatial transforms) made the dry ensemble epoch take
+    minutes: the dry slice uses debug=smoke's cheap attacks; the ensemble, which trains whole epochs, keeps
+    the data set's batch size rather than 16 images per step."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import gpu
+
+    args = SimpleNamespace(variants=["arae_a"], classes=["8"], epochs=None, dry=True, threads=1, sweep_overrides=[])
+    basic = gpu.sweep_command(args, tmp_path, tmp_path, None)
+    ensemble = gpu.sweep_command(args, tmp_path, tmp_path, "ensemble")
+    for command in (basic, ensemble):
+        assert "+smoke.l2_steps=2" in command and "+smoke.spatial_angle_step=30" in command
+    assert "dataset.batch_size=16" in basic and "+trainer.limit_train_batches=2" in basic
+    assert not any(a.startswith(("dataset.batch_size", "+trainer.limit_train_batches")) for a in ensemble)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from conftest import protocol
+from conftest import data_source, protocol
 
 from arae.data import build_source
 from arae.data.classes import class_list, normal_classes
@@ -32,7 +32,7 @@ def test_not_an_idx_file(tmp_path):
 
 
 def test_missing_data_without_download_says_where_and_what_to_set(tmp_path):
-    source = build_source("mnist", root=tmp_path, download=False)
+    source = data_source("mnist", root=tmp_path, download=False)
     with pytest.raises(DataError) as info:
         source.split(train=True)
     message = str(info.value)
@@ -47,7 +47,7 @@ def test_failed_download_is_a_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tvd, "MNIST", offline)
     with pytest.raises(DataError, match="connect to the internet"):
-        build_source("mnist", root=tmp_path).split(train=True)
+        data_source("mnist", root=tmp_path).split(train=True)
 
 
 def test_unknown_dataset_lists_the_known_ones():
@@ -70,7 +70,7 @@ def test_normal_classes_accepts_int_and_list():
 
 
 def test_protocol_two_splits(fake_root):
-    dm = protocol("p2", build_source("mnist", root=fake_root), normal_class=[4, 5], batch_size=16)
+    dm = protocol("p2", data_source("mnist", root=fake_root), normal_class=[4, 5], batch_size=16)
     dm.setup("fit")
     train, test = dm.train_set(), dm.test_set()
     assert train.shape == (80, 1, 28, 28)
@@ -85,7 +85,7 @@ def test_protocol_two_splits(fake_root):
 
 def test_shuffling_is_seeded(fake_root):
     def first_batch(seed):
-        dm = protocol("p2", build_source("mnist", root=fake_root), normal_class=1, seed=seed, batch_size=8)
+        dm = protocol("p2", data_source("mnist", root=fake_root), normal_class=1, seed=seed, batch_size=8)
         dm.setup()
         return next(iter(dm.train_dataloader()))[1]
 

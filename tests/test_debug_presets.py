@@ -1,5 +1,6 @@
 """The debug presets (conf/debug/): real runs of seconds, and epochs that attack only what they use."""
 
+import csv
 import json
 
 import pytorch_lightning as pl
@@ -69,11 +70,20 @@ def test_debug_fast_is_a_real_run_of_seconds(fake_root, tmp_path):
 
 
 def test_debug_overfit_repeats_the_same_few_batches(fake_root, tmp_path):
-    args = ["debug=overfit", "trainer.max_epochs=3", "dataset.batch_size=8", "num_threads=1"]
+    args = ["debug=overfit", "trainer.max_epochs=3", "dataset.batch_size=8", "num_threads=1", "logger=csv"]
     proc = run_train([*args, "trainer.enable_progress_bar=false"], fake_root, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    _, results = _results(tmp_path)
+    path, results = _results(tmp_path)
     assert results["steps"] == 3 * 2  # overfit_batches: 2 batches per epoch, whole batches of 8
+    losses = [float(r["train/loss"]) for r in csv.DictReader((path.parent / "csv" / "metrics.csv").open()) if r["train/loss"]]
+    assert len(losses) == 3 and losses[-1] < losses[0]  # what the preset promises: the loss falls from its start
+
+
+def test_the_overfit_preset_promises_what_it_does():
+    """It falls to the mean-image plateau, not towards zero (conf/debug/overfit.yaml, docs/presets.md)."""
+    for text in ((REPO / "conf" / "debug" / "overfit.yaml").read_text(), (REPO / "docs" / "presets.md").read_text()):
+        flat = " ".join(text.replace("#", " ").split())
+        assert "mean-image plateau" in flat and "should fall towards zero" not in flat and "must fall towards zero" not in flat
 
 
 def test_debug_profile_writes_the_profilers_table(fake_root, tmp_path):

@@ -11,11 +11,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, conf_settings
+from conftest import REPO, conf_settings, data_source
 from PIL import Image
 
 import arae
-from arae.data import build_source
 from arae.data.protocols import to_unit
 from arae.detector import ThresholdCalibration, read_checkpoint
 from arae.detector.cli import main as score_main
@@ -24,7 +23,7 @@ from arae.scoring import anomaly_metrics, quantile_threshold
 
 
 def split(root, train):
-    images, labels = build_source("mnist", root=root, download=False).split(train)
+    images, labels = data_source("mnist", root=root, download=False).split(train)
     return images, labels
 
 
@@ -155,6 +154,19 @@ def test_arae_score_writes_scores_and_verdicts(runs, fake_root, tmp_path):
     assert [r["verdict"] for r in rows[:4]] == ["anomaly" if s > detector.threshold else "normal" for s in expected]
     assert rows[4]["converted"] == "RGB->L; 56x56->28x28"
     assert "5 images" in proc.stdout
+
+
+def test_arae_score_scores_16_bit_images_as_docs_detector_md_says(runs, tmp_path, capsys):
+    """A 16-bit PNG is scaled by its depth and scored, with a note of the conversion, and the docs say so."""
+    deep = np.full((28, 28), 65535, dtype=np.uint16)
+    deep[:14] = 0
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    assert score_main([str(runs["a"]), str(tmp_path / "deep.png"), "--csv", str(tmp_path / "x.csv"), "--quiet"]) == 0
+    (row,) = csv.DictReader(open(tmp_path / "x.csv"))
+    assert float(row["score"]) >= 0 and row["converted"].endswith("->L")
+    docs = " ".join((REPO / "docs" / "detector.md").read_text().split())
+    sentence = next(s for s in docs.split(". ") if "16-bit" in s)
+    assert "refused" not in sentence and "converted" in sentence, sentence
 
 
 def test_arae_score_bad_files_exit_2_with_one_message(runs, tmp_path, capsys):

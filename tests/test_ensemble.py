@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CHEAP_ATTACK, FAINT, REPO, rng, run_train
+from conftest import CHEAP_ATTACK, FAINT, REPO, mlp, rng, run_train
 
 from arae.ensemble.adam import StackedAdam
 from arae.ensemble.checkpoint import ensemble_checkpoint, member_checkpoint
 from arae.ensemble.stacked import Members, MemberStreams, StackedNets, interleave
-from arae.models.mlp import MLPAutoencoder
 
 ATTACKS = sorted(p.stem for p in (REPO / "conf" / "attack").glob("*.yaml"))
 # Both schedules; epoch crafting in chunks that cut the members' sets unevenly (the random draws split).
@@ -274,7 +273,7 @@ def test_sigterm_saves_members_and_a_rerun_continues_them(faint_root, tmp_path):
 
 def test_stacked_nets_compute_each_members_net():
     torch.manual_seed(0)
-    nets = [MLPAutoencoder((1, 8, 8), hidden_dims=(16, 4)) for _ in range(3)]
+    nets = [mlp((1, 8, 8), hidden_dims=(16, 4)) for _ in range(3)]
     stacked = StackedNets(nets)
     x = torch.rand(2 * 5 * 3, 1, 8, 8)  # 2 copies x 5 rows x 3 members, interleaved
     rows = x.view(2, 5, 3, 1, 8, 8)

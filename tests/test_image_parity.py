@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import data_source, mlp, protocol_config
 from PIL import Image
 
-from arae.data import build_source
 from arae.data.protocols import to_unit
 from arae.detector import Detector
-from arae.models import MLPAutoencoder
 
 
 def write_files(folder):
@@ -38,15 +37,15 @@ def folder_data(tmp_path):
 
 
 def detector_for(shape, interpolation):
-    net = MLPAutoencoder(image_shape=shape, hidden_dims=[8])
-    config = {"dataset": {"source": {"interpolation": interpolation}}}
+    net = mlp(shape, hidden_dims=[8])
+    config = {"dataset": {"source": {"interpolation": interpolation}}, "protocol": protocol_config("p2")}
     return Detector(net, threshold=0.0, metadata={"image_shape": list(shape), "config": config})
 
 
 @pytest.mark.parametrize("mode, interpolation", [("RGB", "area"), ("L", "bilinear")])
 def test_training_and_scoring_give_the_same_tensor(tmp_path, mode, interpolation):
     files = folder_data(tmp_path)
-    source = build_source("folder", path=tmp_path, image_size=[16, 12], mode=mode, interpolation=interpolation)
+    source = data_source("folder", path=tmp_path, image_size=[16, 12], mode=mode, interpolation=interpolation)
     trained_on, _ = source.split(train=False)  # the files of class a, sorted by name as `files` is
     detector = detector_for(tuple(trained_on.shape[1:]), interpolation)
     scored, notes = detector.load(files)

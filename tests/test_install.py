@@ -81,3 +81,29 @@ def test_non_editable_install_trains_with_arae_train(fake_root, tmp_path):
     (path,) = work.rglob("results.json")
     results = json.loads(path.read_text())
     assert results["status"] == "completed" and results["config"]["dataset"]["epsilon"] == 0.1
+
+
+def _copy_sources(target):
+    target.mkdir()
+    for name in (*SOURCES, "hydra_plugins"):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(REPO / name, target / name)
+
+
+def test_the_build_ships_every_config_file_without_warnings(tmp_path):
+    """conf/ is installed as arae/conf: each config group a package of YAML files (setup.py), so setuptools
+    neither warns "Package would be ignored" for them (as `python -m build` did, 19 times) nor drops one."""
+    source = tmp_path / "source"
+    _copy_sources(source)
+    build = subprocess.run(
+        [sys.executable, "setup.py", "build_py", "--build-lib", str(tmp_path / "lib")],
+        cwd=source, capture_output=True, text=True, timeout=120,
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+    assert "would be ignored" not in build.stdout + build.stderr
+    shipped = {p.relative_to(tmp_path / "lib" / "arae" / "conf") for p in (tmp_path / "lib" / "arae" / "conf").rglob("*.yaml")}
+    assert shipped == {p.relative_to(REPO / "conf") for p in (REPO / "conf").rglob("*.yaml")}
+    assert (tmp_path / "lib" / "arae" / "reporting" / "paper_tables.yaml").is_file()
+    assert (tmp_path / "lib" / "hydra_plugins" / "arae_ensemble_launcher" / "ensemble_launcher.py").is_file()

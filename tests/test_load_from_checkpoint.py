@@ -1,5 +1,6 @@
 """ARAEModule.load_from_checkpoint: the Lightning way back from a checkpoint train.py wrote."""
 
+import pytest
 import pytorch_lightning as pl
 import torch
 from detector_runs import shared_runs
@@ -36,24 +37,31 @@ def test_a_loaded_module_trains_on(fake_root, tmp_path_factory):
 
 
 def _datamodule(root):
-    from conftest import protocol
+    from conftest import data_source, protocol
 
-    from arae.data import build_source
-
-    datamodule = protocol("p2", build_source("mnist", root=str(root), download=False), normal_class=8, batch_size=16)
+    datamodule = protocol("p2", data_source("mnist", root=str(root), download=False), normal_class=8, batch_size=16)
     datamodule.setup("fit")
     return datamodule
+class Payload:
+    """Unpickling it would create `marker`: what a crafted checkpoint could do with any code."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        from pathlib import Path
+
+        return Path.touch, (Path(self.marker),)
 
 
-def test_a_checkpoint_that_saved_the_modules_parts_still_loads(fake_root, tmp_path_factory, tmp_path):
-    """Checkpoints written before conf/module/ saved the model, attack, crafting and optimizer groups."""
-    checkpoint = torch.load(shared_runs(fake_root, tmp_path_factory)["a"] / "checkpoints" / "last.ckpt", weights_only=False)
-    config = checkpoint["arae_detector"]["config"]
-    checkpoint["hyper_parameters"] = {
-        **{part: config[part] for part in ("model", "attack", "crafting", "optimizer")},
-        "image_shape": checkpoint["hyper_parameters"]["image_shape"],
-    }
-    torch.save(checkpoint, tmp_path / "old.ckpt")
-    module = ARAEModule.load_from_checkpoint(tmp_path / "old.ckpt")
-    assert isinstance(module.attack, PGD) and module.attack.steps == 3 and module.loss.gamma == 0.1
-    assert isinstance(module.crafting, EpochCrafting)
+def test_a_crafted_checkpoint_runs_no_code(fake_root, tmp_path_factory, tmp_path):
+    from arae.errors import DataError
+
+    checkpoint = torch.load(shared_runs(fake_root, tmp_path_factory)["a"] / "checkpoints" / "last.ckpt",
+                            weights_only=True)
+    marker = tmp_path / "payload-ran"
+    checkpoint["hyper_parameters"]["payload"] = Payload(marker)
+    torch.save(checkpoint, tmp_path / "crafted.ckpt")
+    with pytest.raises(DataError, match="not a checkpoint written by arae's train.py"):
+        ARAEModule.load_from_checkpoint(tmp_path / "crafted.ckpt")
+    assert not marker.exists()

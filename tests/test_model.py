@@ -2,13 +2,13 @@ import math
 
 import pytest
 import torch
+from conftest import mlp
 
 from arae.errors import ConfigError
-from arae.models import MLPAutoencoder
 
 
 def test_paper_architecture_shapes_and_ranges():
-    model = MLPAutoencoder((1, 28, 28))
+    model = mlp((1, 28, 28))
     sizes = [m.out_features for m in model.encoder if isinstance(m, torch.nn.Linear)]
     assert sizes == [512, 256, 128]
     assert [m.out_features for m in model.decoder if isinstance(m, torch.nn.Linear)] == [256, 512, 784]
@@ -22,7 +22,7 @@ def test_paper_architecture_shapes_and_ranges():
 
 def test_glorot_normal_weights_and_zero_biases():
     torch.manual_seed(0)
-    model = MLPAutoencoder((1, 28, 28))
+    model = mlp((1, 28, 28))
     first = model.encoder[0]
     assert torch.count_nonzero(first.bias) == 0
     expected = math.sqrt(2.0 / (784 + 512))
@@ -30,7 +30,7 @@ def test_glorot_normal_weights_and_zero_biases():
 
 
 def test_configurable_sizes_and_rgb_shape():
-    model = MLPAutoencoder((3, 8, 8), hidden_dims=(64, 16))
+    model = mlp((3, 8, 8), hidden_dims=(64, 16))
     assert model.latent_dim == 16
     assert model(torch.rand(2, 3, 8, 8)).shape == (2, 3, 8, 8)
 
@@ -38,9 +38,9 @@ def test_configurable_sizes_and_rgb_shape():
 @pytest.mark.parametrize("dims", [[], [0, 4], [-3]])
 def test_bad_sizes_are_refused(dims):
     with pytest.raises(ConfigError, match="hidden_dims"):
-        MLPAutoencoder((1, 4, 4), hidden_dims=dims)
+        mlp((1, 4, 4), hidden_dims=dims)
 
 
 def test_unknown_activation_is_refused():
     with pytest.raises(ConfigError, match="activation"):
-        MLPAutoencoder((1, 4, 4), activation="swish")
+        mlp((1, 4, 4), activation="swish")

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, conf_settings
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
@@ -49,7 +49,7 @@ def test_conv_last_kernel_input_over_16_by_default_bergmanns_8_on_request(side, 
 
 def test_conv_latent_kernel_that_does_not_fit_is_refused():
     with pytest.raises(ConfigError, match="model.latent_kernel=12"):
-        ConvAutoencoder((1, 32, 32), latent_kernel=12)
+        ConvAutoencoder((1, 32, 32), **{**conf_settings("model/conv"), "latent_kernel": 12})
 
 
 @pytest.mark.parametrize("overrides, shares", [([], (64, 16, 20)), (["protocol.validation_fraction=0.25"], (60, 20, 20))])
@@ -59,3 +59,13 @@ def test_protocol_one_validation_share(overrides, shares):
     is_normal = torch.arange(2000) < 1000
     split = held_out_split(is_normal, protocol.train_fraction, protocol.tau, 0, protocol.validation_fraction)
     assert (len(split.train) / 10, len(split.val_normal) / 10, len(split.test_normal) / 10) == shares
+
+
+def test_dae_noise_clipped_by_default_unclipped_on_request():
+    x = torch.ones(2, 1, 4, 4) * 0.97
+    torch.manual_seed(0)
+    clipped = instantiate(config("attack=noise").attack.adversary)(None, x)
+    assert clipped.max() == 1.0 and (clipped - x).min() >= 0
+    torch.manual_seed(0)
+    raw = instantiate(config("attack=noise", "attack.adversary.clip=false").attack.adversary)(None, x)
+    assert raw.max() > 1.0 and torch.equal(raw.clamp(0, 1), clipped)

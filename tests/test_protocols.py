@@ -4,10 +4,9 @@ import inspect
 
 import pytest
 import torch
-from conftest import REPO, protocol, protocol_config
+from conftest import REPO, data_source, protocol, protocol_config
 from hydra.utils import get_class, instantiate
 
-from arae.data import build_source
 from arae.data.protocols import ProtocolDataModule
 from arae.errors import ConfigError
 
@@ -33,14 +32,14 @@ def test_a_key_missing_from_the_config_fails_loudly(fake_root):
     config = protocol_config("p2")
     del config["eval_batch_size"]
     with pytest.raises(Exception, match="eval_batch_size"):
-        instantiate(config, source=build_source("mnist", root=fake_root), normal_class=1, seed=0)
+        instantiate(config, source=data_source("mnist", root=fake_root), normal_class=1, seed=0)
 
 
 @pytest.fixture(params=["p2", "p1", "p1 validation", "holdout"])
 def datamodule(request, fake_root, image_root):
-    mnist = build_source("mnist", root=fake_root)
+    mnist = data_source("mnist", root=fake_root)
     if request.param == "holdout":
-        return protocol("holdout", build_source("head_ct", path=image_root / "head_ct", image_size=16), 0, batch_size=4)
+        return protocol("holdout", data_source("head_ct", path=image_root / "head_ct", image_size=16), 0, batch_size=4)
     name, *validation = request.param.split()
     return protocol(name, mnist, normal_class=3, batch_size=16, **({"validation": True} if validation else {}))
 
@@ -71,7 +70,7 @@ def test_the_splits_loaders_and_report_of_every_protocol(datamodule):
     assert torch.equal(test.labels.bool(), ~torch.isin(test.classes, normal))
     assert datamodule.has_validation == (val is not None) == (datamodule.name == "p1" and datamodule.validation_fraction > 0)
     monitored = val if val is not None else test
-    assert all(torch.equal(a, b) for a, b in zip(_served(datamodule.val_dataloader()), monitored[:2]))
+    assert all(torch.equal(a, b) for a, b in zip(_served(datamodule.eval_dataloader()), monitored[:2]))
     assert all(torch.equal(a, b) for a, b in zip(_served(datamodule.test_dataloader()), test[:2]))
 
     report = datamodule.report()
@@ -103,7 +102,7 @@ def test_the_calibration_split_leaves_training_and_nothing_else(datamodule):
 
 def test_the_training_order_travels_in_the_state_dict(fake_root):
     def fresh():
-        datamodule = protocol("p2", build_source("mnist", root=fake_root), normal_class=1, batch_size=8)
+        datamodule = protocol("p2", data_source("mnist", root=fake_root), normal_class=1, batch_size=8)
         datamodule.setup()
         return datamodule
 
@@ -115,17 +114,3 @@ def test_the_training_order_travels_in_the_state_dict(fake_root):
     resumed.load_state_dict(ran.state_dict())
     epoch_two = first_positions(ran)
     assert torch.equal(first_positions(resumed), epoch_two) and not torch.equal(epoch_two, epoch_one)
-
-
-def test_checkpoints_that_name_the_old_protocol_classes_still_rebuild_their_test_split(fake_root, image_root):
-    from arae.analysis.data import protocol_config as stored_protocol
-
-    holdout = {"_target_": "arae.data.HeldOutProtocol", "name": "holdout", "train_fraction": 0.9, "tau": None,
-               "validation": False, "validation_fraction": 0.2, "n_normal": None, "batch_size": 4,
-               "eval_batch_size": 4096}
-    p2 = {"_target_": "arae.data.ProtocolTwo", "name": "p2", "batch_size": 4, "eval_batch_size": 4096}
-    head_ct = build_source("head_ct", path=image_root / "head_ct", image_size=16)
-    for config, source, normal_class in [(holdout, head_ct, 0), (p2, build_source("mnist", root=fake_root), 1)]:
-        datamodule = instantiate(stored_protocol({"protocol": config}), source=source, normal_class=normal_class, seed=0)
-        datamodule.setup()
-        assert set(datamodule.test_set().labels.tolist()) == {0, 1}

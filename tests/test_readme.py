@@ -1,12 +1,13 @@
 """The README and docs/ say only what is true: every `make` target they name exists, every config group and
-option they name is a file of conf/, every command line they show composes, every link resolves, and the
-README stays short."""
+option they name is a file of conf/, every command line they show composes, every link resolves (and every
+docs/ page that a config, the Makefile or the code names exists), and the README stays short."""
 
 from __future__ import annotations
 
 import fnmatch
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 import yaml
@@ -25,8 +26,7 @@ def code_lines(text: str) -> list[str]:
 
 
 def make_targets() -> set[str]:
-    text = "\n".join(p.read_text() for p in [REPO / "Makefile", *sorted((REPO / "make").glob("*.mk"))])
-    return set(re.findall(r"^([a-zA-Z0-9_-]+):", text, flags=re.M))
+    return set(re.findall(r"^([a-zA-Z0-9_-]+):", (REPO / "Makefile").read_text(), flags=re.M))
 
 
 def train_commands(text: str) -> list[list[str]]:
@@ -65,19 +65,18 @@ def test_every_config_group_in_the_readme_table_exists_with_its_options():
             assert (REPO / "conf" / group / f"{option}.yaml").exists(), f"conf/{group}/{option}.yaml"
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(REPO).as_posix())
-def test_every_override_names_a_group_option_or_key_that_exists(page):
-    for overrides in train_commands(page.read_text()):
-        for override in (o for o in overrides if "=" in o):
-            key, value = override.split("=", 1)
-            group = group_of(key)
-            if (REPO / "conf" / key.lstrip("+~")).is_dir():  # a group choice: each swept value is a file
-                for option in value.split(","):
-                    assert (REPO / "conf" / key.lstrip("+~") / f"{option}.yaml").exists(), f"{page.name}: {override}"
-            else:
-                assert group in TOP_LEVEL_KEYS | {"hydra"} or (REPO / "conf" / group).is_dir(), (
-                    f"{page.name}: {override} names neither a config group nor a key of conf/train.yaml"
-                )
+def test_every_override_names_a_group_option_or_key_that_exists():
+    overrides = [(page.name, o) for page in PAGES for line in train_commands(page.read_text()) for o in line if "=" in o]
+    assert len(overrides) > 20, "the pages' train.py command lines were not found"
+    wrong = []
+    for page, override in overrides:
+        key, value = override.split("=", 1)
+        if (REPO / "conf" / key.lstrip("+~")).is_dir():  # a group choice: each swept value is a file
+            if not all((REPO / "conf" / key.lstrip("+~") / f"{option}.yaml").exists() for option in value.split(",")):
+                wrong.append(f"{page}: {override} (no such option)")
+        elif not (group_of(key) in TOP_LEVEL_KEYS | {"hydra"} or (REPO / "conf" / group_of(key)).is_dir()):
+            wrong.append(f"{page}: {override} (neither a config group nor a key of conf/train.yaml)")
+    assert not wrong, wrong
 
 
 def single_runs() -> list[list[str]]:
@@ -96,11 +95,37 @@ def test_readme_command_lines_compose(overrides):
         compose("train", overrides=overrides)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(REPO).as_posix())
-def test_every_link_resolves(page):
-    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
-        if not re.match(r"[a-z]+://", target):
-            assert (page.parent / target).exists(), f"{page.relative_to(REPO)} links to a missing {target}"
+def relative_links(page: Path) -> list[str]:
+    """The targets of a Markdown page's links that are files of this repository (no URL, no anchor)."""
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text())
+    return [t for t in targets if not re.match(r"[a-z]+://", t)]
+
+
+def test_every_relative_link_of_the_readme_and_docs_resolves():
+    links = [(page, target) for page in PAGES for target in relative_links(page)]
+    assert len(links) > 20 and {p for p, _ in links} >= {README, REPO / "docs" / "training.md"}
+    missing = [f"{p.relative_to(REPO)} -> {t}" for p, t in links if not (p.parent / t).exists()]
+    assert not missing, f"links to files that do not exist: {missing}"
+
+
+def named_docs_pages() -> list[tuple[Path, str]]:
+    """(file, path) for every `docs/....md` that a config file, the Makefile or the code names in its text."""
+    files = [REPO / "Makefile", *sorted((REPO / "conf").rglob("*.yaml")), *sorted((REPO / "arae").rglob("*.py"))]
+    return [(f, m) for f in files for m in re.findall(r"\bdocs/[\w/-]+\.md", f.read_text())]
+
+
+def test_every_docs_page_named_by_a_config_or_the_code_exists():
+    named = named_docs_pages()
+    assert any(f.name == "train.yaml" for f, _ in named)  # the comments of conf/ are read
+    missing = [f"{f.relative_to(REPO)}: {page}" for f, page in named if not (REPO / page).is_file()]
+    assert not missing, f"names of docs pages that do not exist: {missing}"
+
+
+def test_the_link_checks_fail_on_a_missing_file(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("[there](page.md), [gone](gone.md#part), [web](https://example.org/x.md)")
+    assert relative_links(page) == ["page.md", "gone.md"]
+    assert [t for t in relative_links(page) if not (page.parent / t).exists()] == ["gone.md"]
 
 
 def test_readme_links_every_docs_page():

@@ -3,9 +3,7 @@
 import json
 
 import pytest
-from conftest import REAL_DATA, run_train
-
-from arae.data import build_source
+from conftest import REAL_DATA, data_source, run_train
 
 FOLDERS = {"coil100": "coil-100", "head_ct": "head_ct", "brain_mri": "brain_mri", "cifar10_jpg": "cifar10-jpg"}
 
@@ -18,7 +16,7 @@ def need(name):
 @pytest.mark.realdata
 def test_real_coil_copy_lacks_obj1_and_says_so():
     need("coil100")
-    source = build_source("coil100", path=REAL_DATA / "coil-100")
+    source = data_source("coil100", path=REAL_DATA / "coil-100")
     images, labels = source.pooled()
     assert images.shape == (7098, 3, 32, 32) and 0 not in labels.tolist() and len(labels.unique()) == 99
     assert "7098 of 7200" in source.notes[0] and "missing entirely: obj1;" in source.notes[0]
@@ -28,7 +26,7 @@ def test_real_coil_copy_lacks_obj1_and_says_so():
 @pytest.mark.parametrize("name, counts", [("head_ct", [100, 100]), ("brain_mri", [98, 155])])
 def test_real_medical_sets(name, counts):
     need(name)
-    images, labels = build_source(name, path=REAL_DATA / FOLDERS[name], image_size=64, mode="L").pooled()
+    images, labels = data_source(name, path=REAL_DATA / FOLDERS[name], image_size=64, mode="L").pooled()
     assert images.shape[1:] == (1, 64, 64) and labels.bincount().tolist() == counts
 
 

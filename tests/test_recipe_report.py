@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from arae.reporting import recipe
+from arae.reporting.runs import Run
 from arae.results import write_json_atomic
 
 
@@ -16,7 +17,7 @@ def write_run(root, name, seed, curve, seconds, *, attack="linf", batch=256, act
     config = {
         "crafting": {"_target_": "arae.training.BatchCrafting", "autocast": "bfloat16"},
         "trainer": {"precision": "bf16-mixed"},
-        "attack": {"name": attack, "gamma": 0.1,
+        "attack": {"name": attack, "paper_name": "ARAE", "gamma": 0.1,
                    "adversary": adversary or {"_target_": "arae.attacks.PGD", "steps": 10, "step_size": None}},
         "model": {"activation": activation, "output_activation": "identity" if activation == "relu" else "sigmoid"},
         "dataset": {"batch_size": batch},
@@ -32,13 +33,13 @@ def write_run(root, name, seed, curve, seconds, *, attack="linf", batch=256, act
 
 
 def test_time_to_target_sums_the_runs_own_epoch_seconds():
-    run = recipe.RecipeRun("x", "8", 0, (1, 2, 3, 4), (0.80, 0.93, 0.90, 0.95), (10.0, 20.0, 30.0, 40.0))
+    run = Run({"variant": "ARAE"}, "8", 0, (1, 2, 3, 4), (0.80, 0.93, 0.90, 0.95), (10.0, 20.0, 30.0, 40.0))
     assert run.reached(0.924) == (2, 30.0)
     assert run.reached(0.94) == (4, 100.0)
     assert run.reached(0.99) is None
     assert run.best_within(60.0) == pytest.approx(0.93)
     assert run.peak() == (4, 0.95)
-    assert run.last_mean(2) == pytest.approx(0.925)
+    assert run.last_mean(k=2) == pytest.approx(0.925)
     assert run.seconds_per_epoch == pytest.approx(25.0)
 
 
@@ -46,8 +47,8 @@ def test_settings_name_the_attack_knobs_and_the_model():
     spatial = {"_target_": "arae.attacks.GridSpatial", "max_angle": 30, "angle_step": 6, "translations": [-4, 0, 4]}
     union = {"_target_": "arae.attacks.Union", "mode": "concat",
              "members": {"l2": {"_target_": "arae.attacks.PGD", "steps": 10, "step_size": 1.0}, "spatial": spatial}}
-    label = recipe.settings_of({"attack": "union_concat", "config": {
-        "attack": {"name": "union_concat", "gamma": 0.2, "adversary": union},
+    label = recipe.recipe_label({"attack": "union_concat", "config": {
+        "attack": {"name": "union_concat", "paper_name": "ARAE-A", "gamma": 0.2, "adversary": union},
         "crafting": {"_target_": "arae.training.BatchCrafting"},
         "model": {"activation": "relu", "output_activation": "identity"},
         "dataset": {"batch_size": 128}, "optimizer": {"lr": 3e-3}, "trainer": {}}})
@@ -72,6 +73,18 @@ def test_report_names_the_fastest_setting_met_in_every_seed(tmp_path):
     assert "ep. 5, 0 min / ep. 5, 0 min" in text
     assert "| 8 | ARAE, linf (10 steps), per-batch, γ 0.1, relu MLP" in text and "– / ep. 2" in text
     assert "92.4" in text  # the paper's class-8 ARAE value is the default target
+
+
+def test_runs_of_different_lengths_never_share_a_row(tmp_path):
+    """Seeds 0 and 1 ran 6 epochs, seed 2 only 4; a 4-epoch run of seed 0 is the start of its 6-epoch one."""
+    for seed in (0, 1):
+        write_run(tmp_path / "long", "a", seed, [0.8] * 6, [1.0] * 6)
+    write_run(tmp_path / "short", "a", 2, [0.9] * 4, [1.0] * 4)
+    write_run(tmp_path / "short", "a", 0, [0.8] * 4, [1.0] * 4)
+    text = recipe.write_report(recipe.load(tmp_path), tmp_path / "docs", [tmp_path], None, 60.0).read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| 8 |")]
+    assert [row.split(" | ")[2:4] for row in rows] == [["2", "6"], ["1", "4"]]
+    assert "80.0 / 80.0" in rows[0] and "| 90.0 |" in rows[1]
 
 
 def test_report_says_when_nothing_reaches_the_target(tmp_path):

@@ -76,6 +76,60 @@ def test_reproduce_targets_pass_their_settings(tmp_path):
     assert "-m arae.report multirun_outputs/table6 --paper table6" in out
 
 
+def test_a_reproduce_target_with_a_failed_job_exits_as_the_docs_say(tmp_path):
+    """The recipe ends with status 1 when a job failed; make itself then exits 2, and the docs say 2."""
+    env = {**os.environ, "MAKEFLAGS": ""}
+    cmd = ["make", "-C", str(REPO), "reproduce-table6", "PY=false", "STAMP=", f"OUTPUTS={tmp_path}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and "Error 1" in proc.stderr, proc.stderr
+    for page in ("reproduce.md", "troubleshooting.md"):
+        text = " ".join((REPO / "docs" / page).read_text().split())
+        assert "exit status 2" in text and "exit with status 1" not in text and "exit status 1 if" not in text, page
+
+
+def test_smoke_runs_are_separate_short_jobs_in_their_own_folder():
+    """SMOKE=1: debug=smoke on separate jobs (the ensemble trains whole epochs only), into a folder of its own
+    that each smoke run replaces, so that no real result is mistaken for a smoke one or the reverse."""
+    env = {**os.environ, "MAKEFLAGS": ""}
+    cmd = ["make", "-n", "-C", str(REPO), "reproduce-table6", "SMOKE=1", "CLASSES=8", "PY=python3", "STAMP="]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60).stdout
+    assert "debug=smoke" in out and "seed=0" in out and "hydra/launcher=ensemble" not in out
+    assert "rm -rf multirun_outputs/smoke/table6;" in out and "hydra.sweep.dir=multirun_outputs/smoke/table6" in out
+    assert "-m arae.report multirun_outputs/smoke/table6 --paper table6" in out
+    table5 = subprocess.run([*cmd[:4], "reproduce-table5", *cmd[5:]], capture_output=True, text=True, env=env,
+                            timeout=60).stdout
+    assert "--steps 2 " in table5 and "multirun_outputs/smoke/table5/*/*/checkpoints/last.ckpt" in table5
+
+
+def _compose(*overrides):
+    from hydra import compose, initialize_config_dir
+
+    from arae.config import register_resolvers
+
+    register_resolvers()
+    with initialize_config_dir(str(REPO / "conf"), version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+def test_debug_smoke_makes_every_variant_cheap_and_leaves_the_paper_settings_alone():
+    smoke = _compose("+experiment=table6", "variant=arae_a", "debug=smoke")
+    members = smoke.attack.adversary.members
+    assert (members.linf.steps, members.l2.steps, members.spatial.angle_step) == (2, 2, 30)
+    assert smoke.trainer.max_epochs == 1 and smoke.trainer.limit_train_batches == 2
+    paper = _compose("+experiment=table6", "variant=arae_a").attack.adversary.members
+    assert (paper.linf.steps, paper.l2.steps, paper.spatial.angle_step) == (40, 100, 2)
+    assert _compose("attack=l2").attack.adversary.steps == 100 and _compose("attack=spatial").attack.adversary.angle_step == 2
+
+
+def test_a_smoke_sweep_of_table6_completes(fake_root, tmp_path):
+    args = ["-m", "+experiment=table6", "debug=smoke", "normal_class=1", "logger=none", "trainer.enable_progress_bar=false"]
+    proc = run_train(args, fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = results(tmp_path / "multirun_outputs" / "table6")
+    assert {r["attack"] for r in found.values()} == set(VARIANTS) and all(r["epochs"] == 1 for r in found.values())
+    assert found["union-mnist-c1-s0"]["config"]["attack"]["adversary"]["members"]["spatial"]["angle_step"] == 30
+
+
 def launcher_settings(launcher) -> dict:
     """What an instantiated plugin launcher will run with (each plugin keeps its settings its own way)."""
     for attribute in ("params", "joblib", "ray_cfg"):  # submitit, joblib, ray

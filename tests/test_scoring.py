@@ -4,12 +4,12 @@ versions they replaced) and the thresholds."""
 import numpy as np
 import pytest
 import torch
+from conftest import mlp
 from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 from torch import nn
 from torchmetrics.functional.classification import binary_precision_recall_curve, binary_roc
 
 from arae.errors import ConfigError
-from arae.models import MLPAutoencoder
 from arae.scoring import (
     AnomalyMetrics,
     anomaly_metrics,
@@ -139,21 +139,21 @@ def test_normal_as_positive_flips_scores_and_labels():
 
 # -- scores without gradients -----------------------------------------------------------------------
 def test_scores_of_batches_without_gradients_and_restores_the_mode():
-    net = MLPAutoencoder(image_shape=(1, 6, 6), hidden_dims=[5])
+    net = mlp((1, 6, 6), hidden_dims=[5])
     images = torch.rand(10, 1, 6, 6)
     net.train()
     scores = scores_of(net, images, batch_size=3)
     assert net.training and not scores.requires_grad
     with torch.no_grad():
         assert torch.allclose(scores, anomaly_score(net.eval(), images))
-    assert scores_of(net, images[:0]).shape == (0,)
+    assert scores_of(net, images[:0], 64).shape == (0,)
 
 
 def test_loader_scores_keep_labels_in_step_and_restore_the_mode_on_errors():
-    net = MLPAutoencoder(image_shape=(1, 6, 6), hidden_dims=[5]).eval()
+    net = mlp((1, 6, 6), hidden_dims=[5]).eval()
     images, labels = torch.rand(7, 1, 6, 6), torch.tensor([0, 1, 0, 0, 1, 1, 0])
     scores, got = loader_scores(net, zip(images.split(2), labels.split(2)))
-    assert torch.equal(got, labels) and torch.allclose(scores, scores_of(net, images))
+    assert torch.equal(got, labels) and torch.allclose(scores, scores_of(net, images, 64))
 
     class Broken(nn.Module):
         def __init__(self):
@@ -165,19 +165,5 @@ def test_loader_scores_keep_labels_in_step_and_restore_the_mode_on_errors():
 
     broken = Broken().train()
     with pytest.raises(RuntimeError, match="boom"):
-        scores_of(broken, images)
+        scores_of(broken, images, 64)
     assert broken.training
-
-
-def test_stored_configs_naming_moved_classes_still_build():
-    """Checkpoints and .hydra/config.yaml files of older runs name arae.evaluation.ThresholdedF1."""
-    from hydra.utils import get_class
-    from omegaconf import OmegaConf
-
-    from arae.moved import MOVED, current_target
-    from arae.pipeline import callback
-    from arae.training.thresholded_f1 import ThresholdedF1
-
-    made = callback(OmegaConf.create({"_target_": "arae.evaluation.ThresholdedF1", "positive": "normal"}))
-    assert isinstance(made, ThresholdedF1) and made.positive == "normal"
-    assert all(get_class(current_target(old)) for old in MOVED)

@@ -18,6 +18,8 @@ LINF = conf_settings("adversary/linf")
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import bench  # noqa: E402
+import hand_loop  # noqa: E402
+import matmul  # noqa: E402
 
 
 class BallWithoutBox:
@@ -47,7 +49,7 @@ def test_box_projection_gives_the_generic_projections_examples(model, batch):
 def test_hand_written_benchmark_pgd_is_the_frameworks_arithmetic(model, batch):
     ours = PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 7})(model, batch, rng(4))
     torch.manual_seed(4)  # the hand-written PGD draws its start from torch's global generator
-    hand = bench.hand_linf_pgd(model, batch.clone(), eps=0.2, steps=7, step_size=2.5 * 0.2 / 7)
+    hand = hand_loop.hand_linf_pgd(model, batch.clone(), eps=0.2, steps=7, step_size=2.5 * 0.2 / 7)
     assert torch.equal(ours, hand)
     assert all(p.requires_grad for p in model.parameters())
 
@@ -97,13 +99,14 @@ def test_bad_matmul_precision_is_one_clear_message(fake_root, tmp_path):
     assert "matmul_precision must be one of highest, high, medium" in proc.stderr
 
 
+@pytest.mark.slow  # a benchmark: every row's epochs, floors and evaluation, also in bf16
 def test_benchmark_runs_on_tiny_data_and_writes_its_table(fake_root, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ARAE_DATA_DIR", str(fake_root))
-    monkeypatch.setattr(bench, "MATMUL_SIZE", 256)
+    monkeypatch.setattr(matmul, "MATMUL_SIZE", 256)
     payload = bench.main(["--attacks", "none", "linf", "--repeats", "1", "--out", str(tmp_path),
                           "--overrides", "linf:attack.adversary.steps=2", "protocol.eval_batch_size=7"])
     rows = [(r["attack"], r["precision"]) for r in payload["rows"]]
-    fast = bench.bf16_available(torch.device("cpu"))
+    fast = matmul.bf16_available(torch.device("cpu"))
     assert rows == ([("none", "float32"), ("none", "fast"), ("linf", "float32"), ("linf", "fast")] if fast
                     else [("none", "float32"), ("linf", "float32")])
     assert payload["bf16_skipped"] is (None if fast else bench.BF16_SKIPPED)
@@ -122,11 +125,32 @@ def test_benchmark_runs_on_tiny_data_and_writes_its_table(fake_root, tmp_path, m
     assert "fw/hand" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a benchmark
 def test_benchmark_skips_bf16_rows_where_the_cpu_has_no_bf16(fake_root, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ARAE_DATA_DIR", str(fake_root))
-    monkeypatch.setattr(bench, "MATMUL_SIZE", 64)
-    monkeypatch.setattr(bench, "cpu_has_fast_bf16", lambda: False)
+    monkeypatch.setattr(matmul, "MATMUL_SIZE", 64)
+    monkeypatch.setattr(matmul, "cpu_has_fast_bf16", lambda: False)
     payload = bench.main(["--attacks", "none", "--repeats", "1", "--out", str(tmp_path), "--no-eval"])
     assert [r["precision"] for r in payload["rows"]] == ["float32"]
     assert payload["bf16_skipped"] == bench.BF16_SKIPPED and payload["rows"][0]["floor_bf16_s"] is None
     assert "bf16 rows skipped" in capsys.readouterr().out
+
+
+def test_benchmark_scripts_import_and_read_their_options():
+    """The benchmarks themselves run in `make test-slow`; here only that their parts fit together."""
+    import fast_arae
+    import gpu
+
+    assert bench.parse_args([]).attacks is None and "linf" in bench.attack_names()
+    assert gpu.parse_args(["--dry"]).images == gpu.DRY["images"] and callable(fast_arae.main)
+
+
+def test_the_fast_precision_trains_and_tests_a_tiny_run(fake_root, tmp_path):
+    """precision=fast (bf16 attack, bf16-mixed training) end to end, at the smallest size: the one run of the
+    default suite in bf16 (emulated, and slow, on CPUs without bf16 units)."""
+    proc = run_train([*TINY, "precision=fast", "trainer.max_epochs=1", "attack.adversary.steps=1"], fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (path,) = tmp_path.rglob("results.json")
+    results = json.loads(path.read_text())
+    assert results["settings"]["training_precision"] == "bf16-mixed" and results["settings"]["attack_precision"] == "bfloat16"
+    assert 0 <= results["test"]["auroc"] <= 1

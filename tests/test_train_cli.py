@@ -101,3 +101,21 @@ def test_results_json_is_readable_like_any_new_file(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
     assert json.loads(path.read_text()) == {"status": "completed", "auroc": None}
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary file left behind
+
+
+def test_a_path_in_an_override_names_one_folder():
+    from arae.config import folder_name
+
+    name = folder_name("dataset.source.path=/my/images,seed=1")
+    assert "/" not in name and name == "dataset.source.path=%2Fmy%2Fimages,seed=1"
+    assert folder_name("a=x/y") != folder_name("a=x%2Fy")  # the escape is itself escaped: no two settings meet
+
+
+def test_a_sweep_over_a_folder_data_set_keeps_one_folder_per_job(image_root, fake_root, tmp_path):
+    path = image_root / "cifar10-jpg"
+    args = ["-m", *TINY, "trainer.max_epochs=1", "dataset=folder", "dataset.source.image_size=8",
+            f"dataset.source.path={path}", "normal_class=1,2", "hydra.sweep.dir=sweep"]
+    proc = run_train(args, fake_root, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = sorted(p.relative_to(tmp_path / "sweep") for p in (tmp_path / "sweep").rglob("results.json"))
+    assert len(found) == 2 and all(len(p.parts) == 3 for p in found), found  # <run name>/<settings>/results.json

@@ -31,11 +31,11 @@ console = Console(width=140)
 def load(args) -> tuple[list, list[str]]:
     from arae.analysis.data import same_split
     from arae.detector import load_detector
-    from arae.variants import display_name
+    from arae.results import settings_of
 
     detectors = [load_detector(c, device=args.device) for c in args.checkpoints]
     same_split(detectors)
-    names = args.names or [display_name(d.metadata) for d in detectors]
+    names = args.names or [settings_of(d.metadata)["variant"] for d in detectors]
     if len(names) != len(detectors):
         raise DataError(f"--names gives {len(names)} names for {len(detectors)} checkpoints")
     return detectors, names
@@ -138,13 +138,13 @@ def checkpoints_of_class(folder: Path, normal_class: int) -> dict[Path, str]:
     """Checkpoints under a sweep folder whose run had exactly this normal class, sorted by path, with the
     paper's names of their models."""
     from arae.reporting.collect import completed
-    from arae.variants import display_name
+    from arae.results import settings_of
 
     found = {}
     for job in completed(folder):
         ckpt = job.folder / "checkpoints" / "last.ckpt"
         if job.results.get("normal_classes") == [normal_class] and ckpt.is_file():
-            found[ckpt] = display_name(job.results)
+            found[ckpt] = settings_of(job.results)["variant"]
     if not found:
         raise DataError(f"no completed run with normal class {normal_class} and a checkpoint under {folder}")
     return found

@@ -12,7 +12,6 @@ from omegaconf import OmegaConf
 from arae.data.protocols import Labelled
 from arae.detector import Detector
 from arae.errors import DataError
-from arae.moved import current_target
 
 TestSplit = Labelled  # images in [0, 1], labels (1 = anomaly), each image's class in its data set
 
@@ -37,10 +36,8 @@ def source_config(config: dict, data_root: str | None) -> dict:
 
 
 def protocol_config(config: dict) -> dict:
-    """The stored protocol, its class looked up where it lives now."""
-    protocol = copy.deepcopy(config["protocol"])
-    protocol["_target_"] = current_target(protocol["_target_"])
-    return protocol
+    """The stored protocol (a copy)."""
+    return copy.deepcopy(config["protocol"])
 
 
 def test_split(detector: Detector, data_root: str | None = None) -> TestSplit:

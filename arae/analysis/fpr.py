@@ -11,8 +11,7 @@ import numpy as np
 from arae.analysis.plotting import plt
 from arae.errors import DataError
 from arae.reporting.collect import completed
-from arae.results import RESULTS_FILE
-from arae.variants import display_name
+from arae.results import RESULTS_FILE, settings_of
 
 METRIC = "fpr@99.5tpr"
 
@@ -25,7 +24,7 @@ def fpr_table(folders: Iterable[str | Path]) -> dict[str, dict[str, list[float]]
         if METRIC not in results.get("test", {}):
             continue
         classes = "_".join(str(c) for c in results["normal_classes"])
-        table[display_name(results)][classes].append(float(results["test"][METRIC]))
+        table[settings_of(results)["variant"]][classes].append(float(results["test"][METRIC]))
     if not table:
         raise DataError(f"no completed {RESULTS_FILE} with test/{METRIC} under {', '.join(map(str, folders))}")
     return {v: dict(per_class) for v, per_class in table.items()}

@@ -32,7 +32,7 @@ def occlusion_map(net: nn.Module, image: torch.Tensor, patch: int, batch_size: i
     squares = (_window(h, int(patch))[:, None, :, None] & _window(w, int(patch))[None, :, None, :]).view(h * w, 1, h, w)
     occluded = image.unsqueeze(0).expand(h * w, -1, -1, -1).masked_fill(squares, 0.0)
     errors = scores_of(net, occluded, batch_size)
-    base = scores_of(net, image.unsqueeze(0))[0]
+    base = scores_of(net, image.unsqueeze(0), 1)[0]
     changes = (errors - base).view(h, w)
     unchanged = (occluded == image).flatten(1).all(1).view(h, w)
     return changes.masked_fill(unchanged, 0.0)

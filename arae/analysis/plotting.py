@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +12,8 @@ matplotlib.use("Agg")  # figures are files; no display is needed or assumed
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+
+from arae.wandb_runs import WANDB_RUN_DIR, wandb_run_of  # noqa: F401  (also imported from here)
 
 
 def to_display(image: torch.Tensor) -> np.ndarray:
@@ -47,19 +48,6 @@ def save(fig, path: str | Path) -> Path:
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
-
-
-WANDB_RUN_DIR = re.compile(r"(?:offline-)?run-\d{8}_\d{6}-(?P<id>[a-z0-9]+)(?:-\d+)?")
-
-
-def wandb_run_of(path: str | Path) -> tuple[Path, str] | None:
-    """(run folder, W&B run id) of the training run a checkpoint or run folder belongs to, if it logged to
-    W&B: a run folder holds wandb/[offline-]run-<date>_<time>-<id>[-<n>]/ (W&B adds -<n> when a resumed run
-    starts within the same second as an earlier folder of it)."""
-    path = Path(path)
-    folder = path if path.is_dir() else (path.parent.parent if path.parent.name == "checkpoints" else path.parent)
-    runs = sorted(r for r in (folder / "wandb").glob("*run-*-*") if r.is_dir() and WANDB_RUN_DIR.fullmatch(r.name))
-    return (folder, WANDB_RUN_DIR.fullmatch(runs[-1].name)["id"]) if runs else None
 
 
 def log_to_wandb(paths: Sequence[Path], folder: Path, analysed: Sequence[str | Path] = (), name: str = "analysis",

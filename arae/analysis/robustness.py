@@ -81,11 +81,11 @@ def robustness(
     """AUROC (and mean normal score) on the clean test set and after the attack at each eps (the settings
     of conf/analysis/, robustness)."""
     normal = labels == 0
-    clean = scores_of(detector.net, images)
+    clean = scores_of(detector.net, images, detector.eval_batch_size)
     rows = {"clean": {"auroc": float(auroc(clean, labels)), "normal_score": float(clean[normal].mean())}}
     for eps in epsilons:
         attacked = attacked_normals(detector.net, images, labels, reconstruction_attack(eps, steps, objective), seed)
-        scores = scores_of(detector.net, attacked)
+        scores = scores_of(detector.net, attacked, detector.eval_batch_size)
         rows[f"eps={eps:g}"] = {
             "auroc": float(auroc(scores, labels)),
             "normal_score": float(scores[normal].mean()),

@@ -18,7 +18,7 @@ from arae.errors import ConfigError
 
 
 def _positive(name: str, value: float) -> float:
-    if value is None or float(value) <= 0:
+    if value is None or not float(value) > 0:
         raise ConfigError(f"{name} must be > 0, got {value}; set it in the attack or dataset config")
     return float(value)
 

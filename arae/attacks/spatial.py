@@ -33,7 +33,7 @@ class GridSpatial:
         translations: Sequence[float],
         max_elements: int,
     ) -> None:
-        if float(max_angle) < 0 or float(angle_step) <= 0:
+        if not float(max_angle) >= 0 or not float(angle_step) > 0:
             raise ConfigError(f"spatial grid needs max_angle >= 0 and angle_step > 0, got {max_angle}, {angle_step}")
         if len(translations) == 0:
             raise ConfigError("spatial grid needs at least one translation; use [0] for rotations only")

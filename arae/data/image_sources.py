@@ -38,7 +38,7 @@ def _size(image_size: int | Sequence[int] | None) -> tuple[int, int] | None:
 class FileSource(ImageSource):
     """Shared settings of sources read from image files: the mode, the size and how to resize."""
 
-    def __init__(self, path: str | Path, image_size=None, mode: str = "RGB", interpolation: str = "area") -> None:
+    def __init__(self, path: str | Path, image_size, mode: str, interpolation: str) -> None:
         if path is None:
             raise ConfigError(
                 f"dataset={self.name} needs the folder of images: set dataset.source.path=/path/to/images"
@@ -96,7 +96,7 @@ class COIL100(PooledSource):
     poses = tuple(range(0, 360, 5))
     pattern = re.compile(r"^obj(\d+)__(\d+)\.png$", re.IGNORECASE)
 
-    def __init__(self, path, image_size=32, mode="RGB", interpolation="area") -> None:
+    def __init__(self, path, image_size, mode, interpolation) -> None:
         super().__init__(path, image_size, mode, interpolation)
         self._data: Split | None = None
 
@@ -161,7 +161,7 @@ class ImageFolder(FileSource):
     """Your own images: `path/{train,test}/<class>/*.png|jpg`. Classes are the sub-folders of `train`,
     sorted by name (class index = position), e.g. CIFAR-10's airplane=0 ... truck=9."""
 
-    def __init__(self, path, image_size=None, mode="RGB", interpolation="area", train_dir="train", test_dir="test"):
+    def __init__(self, path, image_size, mode, interpolation, train_dir="train", test_dir="test"):
         super().__init__(path, image_size, mode, interpolation)
         self.dirs = {True: self.path / train_dir, False: self.path / test_dir}
         self._splits: dict[bool, Split] = {}
@@ -197,7 +197,7 @@ class BrainMRI(PooledSource):
 
     classes = ["no", "yes"]
 
-    def __init__(self, path, image_size=256, mode="L", interpolation="area") -> None:
+    def __init__(self, path, image_size, mode, interpolation) -> None:
         super().__init__(path, image_size, mode, interpolation)
         self._data: Split | None = None
 
@@ -217,7 +217,7 @@ class HeadCT(PooledSource):
 
     classes = ["normal", "hemorrhage"]
 
-    def __init__(self, path, image_size=128, mode="L", interpolation="area") -> None:
+    def __init__(self, path, image_size, mode, interpolation) -> None:
         super().__init__(path, image_size, mode, interpolation)
         self._data: Split | None = None
 
@@ -259,6 +259,24 @@ class HeadCT(PooledSource):
         return self._data
 
 
+class BatchUnpickler(pickle.Unpickler):
+    """CIFAR-10's batches are pickles, which may name any function to call; this reads only what they hold
+    (plain values and NumPy arrays, as NumPy 1 or 2 pickles them), so a crafted file cannot run code."""
+
+    ALLOWED = {
+        *((f"numpy.{core}.multiarray", "_reconstruct") for core in ("core", "_core")),
+        *((f"numpy.{core}.numeric", "_frombuffer") for core in ("core", "_core")),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),  # bytes pickled by Python 3 at protocol 2
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR-10 batch never holds")
+        return super().find_class(module, name)
+
+
 @register_source("cifar10")
 class CIFAR10(DownloadedSource):
     """CIFAR-10 in torchvision's layout (`root/cifar-10-batches-py/`, the pickled batches), downloaded by
@@ -286,7 +304,7 @@ class CIFAR10(DownloadedSource):
         path = self.data_dir / name
         try:
             with open(path, "rb") as handle:
-                entry = pickle.load(handle, encoding="latin1")
+                entry = BatchUnpickler(handle, encoding="latin1").load()
             data = np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
             labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
         except Exception as err:

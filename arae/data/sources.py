@@ -46,7 +46,7 @@ class DownloadedSource(ImageSource):
     data_dir: Path  # where the files are looked for
     advice: str  # what a folder for ARAE_DATA_DIR must hold
 
-    def __init__(self, root: str | Path, download: bool = True) -> None:
+    def __init__(self, root: str | Path, download: bool) -> None:
         self.root = Path(root).expanduser()
         self.download = download
 

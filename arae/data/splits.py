@@ -84,6 +84,12 @@ def held_out_split(
         test_anomaly, val_anomaly = anomalies, anomalies[:0]
     else:
         n_test_anomaly, n_val_anomaly = anomalies_for(len(test_normal), tau), anomalies_for(n_val, tau)
+        for part, normal, anomalous in (("test", len(test_normal), n_test_anomaly), ("validation", n_val, n_val_anomaly)):
+            if normal and not anomalous:
+                raise ConfigError(
+                    f"protocol.tau={tau} leaves 0 anomalies in the {part} split ({normal} normal images make up "
+                    f"{tau:.4%} of it); lower protocol.tau, e.g. protocol.tau=0.5"
+                )
         if n_test_anomaly + n_val_anomaly > len(anomalies):
             raise DataError(
                 f"tau={tau} needs {n_test_anomaly} test and {n_val_anomaly} validation anomalies but only "

@@ -38,8 +38,9 @@ class ThresholdCalibration:
         of its training set; see ProtocolDataModule.calibration_split)."""
         return datamodule.calibration_split(self.holdout_fraction, seed)
 
-    def threshold(self, net: nn.Module, images: torch.Tensor) -> dict:
-        scores = scores_of(net, images)
+    def threshold(self, net: nn.Module, images: torch.Tensor, batch_size: int) -> dict:
+        """The threshold from the scores of `images`, scored `batch_size` at a time (protocol.eval_batch_size)."""
+        scores = scores_of(net, images, batch_size)
         return {
             "threshold": quantile_threshold(scores, self.normal_tpr),
             "normal_tpr": self.normal_tpr,

@@ -24,16 +24,19 @@ NET_PREFIX = "net."
 class DetectorExport(pl.Callback):
     """Adds the detector metadata (and a fresh threshold) to every checkpoint being saved."""
 
-    def __init__(self, calibration: ThresholdCalibration, images: torch.Tensor, metadata: dict[str, Any]) -> None:
+    def __init__(
+        self, calibration: ThresholdCalibration, images: torch.Tensor, batch_size: int, metadata: dict[str, Any]
+    ) -> None:
         self.calibration = calibration
         self.images = images
+        self.batch_size = batch_size
         self.metadata = metadata
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint[KEY] = {
             "format": FORMAT,
             **self.metadata,
-            **self.calibration.threshold(pl_module.net, self.images),
+            **self.calibration.threshold(pl_module.net, self.images, self.batch_size),
         }
 
 
@@ -46,16 +49,22 @@ def find_checkpoint(path: str | Path) -> Path:
     raise DataError(f"no checkpoint at {path}: give a .ckpt file or a run folder that holds checkpoints/last.ckpt")
 
 
-def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
-    """(detector metadata, the net's state dict, the checkpoint file) of a training checkpoint."""
-    path = find_checkpoint(path)
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint file's contents, read as plain values and tensors only (`weights_only`): a crafted file
+    cannot run code. Every checkpoint arae writes reads so."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch's own message suggests unsafe loading: never pass it on to a user
         raise DataError(
             f"cannot read {path}: it is not a checkpoint written by arae's train.py ({type(err).__name__}); give "
             "a run's checkpoints/last.ckpt or its run folder"
         ) from None
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
+    """(detector metadata, the net's state dict, the checkpoint file) of a training checkpoint."""
+    path = find_checkpoint(path)
+    checkpoint = load_checkpoint(path)
     if not isinstance(checkpoint, dict) or KEY not in checkpoint:
         raise DataError(
             f"{path} holds no detector metadata ('{KEY}'): it was not written by arae's train.py with the "

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from arae.errors import UserError
+from arae.results import check_writable_folder
 
 COLUMNS = ("path", "score", "threshold", "verdict", "converted")
 
@@ -23,6 +24,14 @@ def finite_float(text: str) -> float:
         value = math.nan
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text!r} is not a finite number; give a score such as 0.5")
+    return value
+
+
+def threshold(text: str) -> float:
+    """Scores are sums of squares (>= 0): a negative threshold would call every image an anomaly."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is below 0; scores are >= 0, so give a threshold >= 0 such as 0.5")
     return value
 
 
@@ -42,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("checkpoint", help="a .ckpt file written by train.py, or its run folder")
     parser.add_argument("paths", nargs="+", help="image files, folders (searched recursively) or glob patterns")
     parser.add_argument("--csv", type=csv_file, default=Path("scores.csv"), help="where to write the CSV (default: scores.csv)")
-    parser.add_argument("--threshold", type=finite_float, default=None, help="use this threshold instead of the stored one")
+    parser.add_argument("--threshold", type=threshold, default=None, help="use this threshold instead of the stored one")
     parser.add_argument("--strict", action="store_true", help="reject images whose size or colour mode differ from the model's instead of converting them")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
     parser.add_argument("--quiet", action="store_true", help="write the CSV without printing the table")
@@ -90,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console(width=160)
     try:
+        # before minutes of scoring, not after
+        check_writable_folder(args.csv.parent, f"give --csv a file in a folder you can write to (not {args.csv})")
         rows = score_files(args)
     except UserError as err:
         Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)

@@ -38,6 +38,11 @@ class Detector:
         return source.get("interpolation") or "area"
 
     @property
+    def eval_batch_size(self) -> int:
+        """Images scored at once: the training run's protocol.eval_batch_size."""
+        return int(self.metadata["config"]["protocol"]["eval_batch_size"])
+
+    @property
     def device(self) -> torch.device:
         return next(self.net.parameters()).device
 
@@ -55,7 +60,7 @@ class Detector:
 
     def score(self, images) -> torch.Tensor:
         """Anomaly score per image: the sum over pixels of the squared reconstruction error."""
-        return scores_of(self.net, self.prepare(images))
+        return scores_of(self.net, self.prepare(images), self.eval_batch_size)
 
     def predict(self, images) -> torch.Tensor:
         """1 = anomaly (score above the stored threshold), 0 = normal."""

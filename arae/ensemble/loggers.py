@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import Logger, WandbLogger
 
 from arae.ensemble.module import member_key
+from arae.resume import ResumePoint
 
 # WandbLogger settings that are the logger's, not wandb.init's.
 WANDB_LOGGER_ONLY = ("_target_", "log_model", "prefix", "checkpoint_name", "save_dir", "experiment")
@@ -29,14 +30,17 @@ def _wandb_run(node: DictConfig):
     return run
 
 
-def member_loggers(cfg: DictConfig) -> list[Logger]:
-    """The loggers of a member's config, its hyperparameters logged (as arae.pipeline does for a job)."""
+def member_loggers(cfg: DictConfig, resume: ResumePoint | None) -> list[Logger]:
+    """The loggers of a member's config, its hyperparameters logged (as arae.pipeline does for a job); a
+    resumed member's continue its files where its checkpoint left them."""
     loggers = []
     for node in (n for n in (cfg.logger or {}).values() if n is not None):
         own_run = issubclass(get_class(node._target_), WandbLogger)
         loggers.append(instantiate(node, experiment=_wandb_run(node)) if own_run else instantiate(node))
     params = OmegaConf.to_container(cfg, resolve=True)
     for logger in loggers:
+        if resume is not None and hasattr(logger, "continue_after"):
+            logger.continue_after(resume.epoch)
         logger.log_hyperparams(params)
     return loggers
 

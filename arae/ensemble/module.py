@@ -95,6 +95,7 @@ class EnsembleModule(ARAEModule):
             return
         self.log_dict({member_key(i, f"train/{k}"): v[i] / sums["n"][i] for i in self.running()
                        for k, v in sums.items() if k != "n"})
+        self.log("epoch", float(self.current_epoch + 1))  # 1…N, as a separate job's (ARAEModule)
 
     def running(self) -> list[int]:
         return [i for i in range(self.k) if i not in self.stopped]

@@ -25,6 +25,7 @@ from arae.results import RESULTS_FILE, write_json_atomic
 from arae.resume import checkpoint_path
 from arae.training import EpochTimer
 from arae.training.interruption import StopRequest
+from arae.training.monitor import StalledLearning
 from arae.validation import attack_leaks_gradient
 
 log = logging.getLogger("arae")
@@ -107,15 +108,17 @@ def train_members(members: Sequence[Member], stop: StopRequest) -> list[dict[str
     module = build_module(members)
     data = EnsembleData([m.parts.datamodule for m in members])
     _check_batches(members, data)
-    loggers = [member_loggers(m.cfg) for m in members]
+    loggers = [member_loggers(m.cfg, m.resume) for m in members]
     instances = [{name: callback(node) for name, node in (m.cfg.callbacks or {}).items() if node is not None}
                  for m in members]
     timer = EpochTimer()
     evaluation = PerMember("evaluation", [m.parts.evaluation for m in members], loggers)
     export = PerMember("detector", [DetectorExport(m.parts.calibration, m.parts.calibration_images,
+                                                   m.parts.datamodule.eval_batch_size,
                                                    detector_metadata(m.cfg, m.parts.datamodule)) for m in members],
                        loggers)
-    callbacks = ordered_callbacks(timer, configured(instances, loggers), evaluation, stop, export)
+    stalled = PerMember("stalled", [StalledLearning() for _ in members], loggers)
+    callbacks = ordered_callbacks(timer, configured(instances, loggers), evaluation, stop, export, stalled)
     io = MemberCheckpointIO([checkpoint_path(m.cfg) for m in members],
                             [m.resume.path if m.resume else None for m in members])
     trainer = make_trainer(first.cfg, [MemberLogger(logger, i, module) for i in range(len(members)) for logger in loggers[i]],
@@ -141,8 +144,8 @@ def train_members(members: Sequence[Member], stop: StopRequest) -> list[dict[str
                 epoch_seconds=[s / len(members) for s in timer.seconds], started=member.started, resume=member.resume,
                 output_dir=member.output_dir,
             )
-            for logger in loggers[i]:
-                logger.log_metrics(final_metrics(record))
+            for logger in loggers[i]:  # the last row: the member's last epoch and step, as the test row
+                logger.log_metrics(final_metrics(record) | {"epoch": trainer.current_epoch}, step=module.steps[i])
             write_json_atomic(member.output_dir / RESULTS_FILE, record)
             results.append(record)
         failed = False

@@ -79,7 +79,7 @@ class EnsembleSweep:
     """The launcher's work; the Hydra plugin class only holds it (Hydra loads plugin modules in a way
     that dataclasses and postponed annotations do not survive)."""
 
-    def __init__(self, max_members: int = 10) -> None:
+    def __init__(self, max_members: int) -> None:
         if int(max_members) < 1:
             raise ConfigError(f"hydra.launcher.max_members must be >= 1, got {max_members}")
         self.max_members = int(max_members)

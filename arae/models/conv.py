@@ -84,11 +84,11 @@ class ConvAutoencoder(nn.Module):
     def __init__(
         self,
         image_shape: Sequence[int],
-        latent_dim: int = 100,
-        activation: str = "leaky_relu",
-        latent_activation: str = "identity",
-        output_activation: str = "sigmoid",
-        latent_kernel: int | None = None,
+        latent_dim: int,
+        activation: str,
+        latent_activation: str,
+        output_activation: str,
+        latent_kernel: int | None,
     ) -> None:
         super().__init__()
         self.image_shape = tuple(int(s) for s in image_shape)

@@ -35,10 +35,10 @@ class MLPAutoencoder(nn.Module):
     def __init__(
         self,
         image_shape: Sequence[int],
-        hidden_dims: Sequence[int] = (512, 256, 128),
-        activation: str = "sigmoid",
-        latent_activation: str = "sigmoid",
-        output_activation: str = "sigmoid",
+        hidden_dims: Sequence[int],
+        activation: str,
+        latent_activation: str,
+        output_activation: str,
     ) -> None:
         super().__init__()
         if not hidden_dims or any(int(h) <= 0 for h in hidden_dims):

@@ -46,7 +46,7 @@ def _dotted(mapping: Any, key: str) -> Any:
 
 def _read(path: Path) -> Job:
     try:
-        results = read_results(path)  # older runs' keys read as today's (auroc_last_50 as auroc_last_k)
+        results = read_results(path)
     except (OSError, ValueError) as err:
         return Job(path.parent, FAILED, {"error": f"unreadable results.json: {err}"})
     status = results.get("status")

@@ -1,240 +1,56 @@
 """The fidelity study's report: does ARAE beat DAE on MNIST, over seeds, at the budget that was run?
 
-`python -m arae.reporting.fidelity STUDY_DIR --out docs` (run by `make fidelity`) reads every completed
-results.json below STUDY_DIR and writes `fidelity.md` and the figures `fidelity/*.png` into --out. Runs are
-grouped into series by the settings that the study varies (method, crafting schedule, PGD steps, attack
-precision, model); seeds are the replicates. Every number in the report is computed from the per-epoch
-AUROC histories; a budget B below a run's length is read off its first B epochs, which is the same run
-as one stopped at B (nothing in training depends on the number of epochs to come).
+`python -m arae.reporting.fidelity STUDY_DIR [--union UNION_DIR] --out docs` (run by `make fidelity`) reads
+every completed results.json below STUDY_DIR and writes `fidelity.md` and its figures `fidelity/*.png` into
+--out: the series and their paired ARAE − DAE differences, the verdict, Table 5 on the same detectors
+(where a run folder holds robustness.json) and, with --union, the authors' union script beside its log.
+Every number is computed from the runs' recorded settings and per-epoch AUROC histories (arae/reporting/runs.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from arae.errors import UserError
-from arae.reporting.collect import Job, completed
-from arae.reporting.paper import as_classes, paper_table
+from arae.reporting.estimates import Estimate, estimate, paired, text
 from arae.reporting.render import markdown_table
-from arae.stats import mean_std
-from arae.variants import display_name
+from arae.reporting.runs import LAST_K, Run, load_runs, prefix_gap
+from arae.reporting.series import (
+    Grouped,
+    baseline_of,
+    common_budget,
+    factors,
+    label,
+    one_factor_apart,
+    paper_value,
+    series_of,
+)
 
-# Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal's 1.96).
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-        2.045, 2.042)
-# The factors a series is labelled by, beside its method; comparisons pair series that differ in one.
-FACTORS = ("schedule", "steps", "precision", "model", "batch", "lr")
-# Factors of the training recipe that the DAE baseline of an ARAE series must share (the others are the attack's).
-RECIPE_FACTORS = ("model", "batch", "lr")
-LAST_K = 50
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """Mean over seeds and the half-width of its 95 % confidence interval (None for one seed)."""
-
-    mean: float
-    half: float | None
-    n: int
-
-    def text(self, scale: float = 100.0, signed: bool = False) -> str:
-        sign = "+" if signed else ""
-        mean = f"{self.mean * scale:{sign}.1f}"
-        return mean if self.half is None else f"{mean} ± {self.half * scale:.1f}"
-
-    @property
-    def low(self) -> float | None:
-        return None if self.half is None else self.mean - self.half
-
-    @property
-    def high(self) -> float | None:
-        return None if self.half is None else self.mean + self.half
+# The budgets at which the gap is read (the issue's curve points; the paper's MNIST budget is 1,600).
+BUDGETS = (50, 100, 200, 350, 800, 1600)
 
 
-def estimate(values: Sequence[float]) -> Estimate | None:
-    """Mean and 95 % CI half-width (t distribution, sample std) of independent replicates."""
-    values = [v for v in values if v is not None and math.isfinite(v)]
-    if not values:
-        return None
-    if len(values) == 1:
-        return Estimate(values[0], None, 1)
-    df = len(values) - 1
-    t = T975[df - 1] if df <= len(T975) else 1.96
-    mean, std = mean_std(values)  # sample std, the project's one convention (arae/stats.py)
-    return Estimate(mean, t * std / math.sqrt(len(values)), len(values))
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return [*markdown_table(header, rows), ""]
 
 
-@dataclass(frozen=True)
-class Run:
-    """One completed job: its series' labels, seed and AUROC curve (epochs counted from 1)."""
-
-    method: str
-    factors: tuple[tuple[str, str], ...]
-    normal_class: str
-    seed: int
-    epochs: tuple[int, ...]
-    auroc: tuple[float, ...]
-    seconds_per_epoch: float | None
-
-    @property
-    def series(self) -> str:
-        details = ", ".join(v for _, v in self.factors if v)
-        return f"{self.method} ({details})" if details else self.method
-
-    @property
-    def recipe(self) -> tuple[tuple[str, str], ...]:
-        return tuple(f for f in self.factors if f[0] in RECIPE_FACTORS)
-
-    @property
-    def length(self) -> int:
-        return self.epochs[-1] if self.epochs else 0
-
-    def last_mean(self, budget: int, k: int = LAST_K) -> float | None:
-        """Mean AUROC of the evaluations in the last k epochs of a run stopped at `budget`."""
-        if budget > self.length:
-            return None
-        window = [a for e, a in zip(self.epochs, self.auroc) if budget - k < e <= budget]
-        return statistics.fmean(window) if window else None
-
-    def at(self, budget: int) -> float | None:
-        """AUROC of the last evaluation at or before `budget` (None if the run is shorter)."""
-        if budget > self.length:
-            return None
-        values = [a for e, a in zip(self.epochs, self.auroc) if e <= budget]
-        return values[-1] if values else None
-
-    def peak(self, budget: int | None = None) -> tuple[int, float]:
-        pairs = [(a, e) for e, a in zip(self.epochs, self.auroc) if budget is None or e <= budget]
-        auroc, epoch = max(pairs)
-        return epoch, auroc
+def _fmt(value: float | None, scale: float = 100.0) -> str:
+    return "–" if value is None else f"{value * scale:.1f}"
 
 
-def curve(results: dict) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """The per-epoch AUROC of a results.json as (epochs, values): `val_auroc_epochs` says which epochs
-    were evaluated where an evaluation cadence skipped some; without it, every epoch was."""
-    values = tuple(float(v) for v in results.get("val_auroc_history") or ())
-    epochs = results.get("val_auroc_epochs") or range(1, len(values) + 1)
-    return tuple(int(e) for e in epochs), values
+def _family(run: Run) -> str:
+    """A series without its precision: precision twins of one setting are one family."""
+    return label(run, without=("precision",))
 
 
-def factors(config: dict, method: str) -> tuple[tuple[str, str], ...]:
-    """The study's factors of a run, each as (name, label); a label is empty where it is the paper's."""
-    crafting = str((config.get("crafting") or {}).get("_target_", ""))
-    adversary = (config.get("attack") or {}).get("adversary") or {}
-    model = config.get("model") or {}
-    attacked = method not in ("AE", "DAE")
-    schedule = "per-batch" if crafting.endswith("BatchCrafting") else "per-epoch"
-    steps = adversary.get("steps")
-    autocast = (config.get("crafting") or {}).get("autocast")
-    training = str((config.get("trainer") or {}).get("precision") or "32-true")
-    activation = model.get("activation", "sigmoid")
-    batch = (config.get("dataset") or {}).get("batch_size")
-    lr = (config.get("optimizer") or {}).get("lr")
-    labels = {
-        "schedule": schedule if attacked else "",
-        "steps": f"{steps} steps" if attacked and steps is not None else "",
-        "precision": precision_label(autocast if attacked else None, training),
-        "model": "" if activation == "sigmoid" else f"{activation} MLP, {model.get('output_activation')} output",
-        "batch": "" if batch in (None, 256) else f"batch {batch}",
-        "lr": "" if lr in (None, 1e-3) else f"lr {lr:g}",
-    }
-    return tuple((name, labels[name]) for name in FACTORS)
-
-
-def precision_label(autocast: str | None, training: str) -> str:
-    """"bfloat16 attack", "bfloat16 attack, bf16-mixed training", ...; empty for float32 throughout."""
-    parts = [f"{autocast} attack"] if autocast else []
-    if training not in ("32", "32-true"):
-        parts.append(f"{training} training")
-    return ", ".join(parts)
-
-
-def to_run(job: Job) -> Run | None:
-    results = job.results
-    classes = results.get("normal_classes") or []
-    epochs, auroc = curve(results)
-    if not auroc:
-        return None
-    method = display_name(results)
-    return Run(
-        method=method,
-        factors=factors(results.get("config") or {}, method),
-        normal_class="_".join(str(c) for c in classes),
-        seed=int(results.get("seed", 0)),
-        epochs=epochs,
-        auroc=auroc,
-        seconds_per_epoch=results.get("seconds_per_epoch"),
-    )
-
-
-def load_runs(root: Path) -> list[Run]:
-    runs = [to_run(job) for job in completed(root)]
-    return [r for r in runs if r is not None]
-
-
-# -- the study's quantities -----------------------------------------------------------------------------
-
-
-def series_of(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
-    """Runs by (normal class, series), each list ordered by seed, one run per seed.
-
-    A seed run twice in one series (a 250-epoch job and its 350-epoch extension) is one replicate: the
-    longest run stands for it, and shorter budgets are read off its curve."""
-    longest: dict[tuple[str, str, int], Run] = {}
-    for run in runs:
-        key = (run.normal_class, run.series, run.seed)
-        if key not in longest or run.length > longest[key].length:
-            longest[key] = run
-    grouped: dict[tuple[str, str], list[Run]] = {}
-    for run in sorted(longest.values(), key=lambda r: (_class_key(r.normal_class), r.series, r.seed)):
-        grouped.setdefault((run.normal_class, run.series), []).append(run)
-    return grouped
-
-
-def _class_key(label: str) -> tuple[int, ...]:
-    return tuple(int(c) for c in label.split("_") if c.isdigit())
-
-
-def common_budget(runs: Sequence[Run]) -> int:
-    return min(r.length for r in runs)
-
-
-def paired(a: Sequence[Run], b: Sequence[Run], value) -> tuple[Estimate | None, int]:
-    """Estimate of value(a) - value(b) over the seeds both have (a paired comparison)."""
-    by_seed = {r.seed: r for r in b}
-    diffs = []
-    for run in a:
-        other = by_seed.get(run.seed)
-        if other is None:
-            continue
-        x, y = value(run), value(other)
-        if x is not None and y is not None:
-            diffs.append(x - y)
-    return estimate(diffs), len(diffs)
-
-
-def budgets_of(length: int) -> list[int]:
-    """The budgets at which the gap is tabled: 50, 100, 200, then every 100 up to `length`, and `length`."""
-    marks = [b for b in (50, 100, 200) if b <= length]
-    marks += list(range(300, length + 1, 100))
-    if length not in marks:
-        marks.append(length)
-    return sorted(set(marks))
-
-
-def one_factor_apart(a: Run, b: Run) -> str | None:
-    """The one factor in which two series of the same method differ, else None."""
-    if a.method != b.method:
-        return None
-    differ = [name for (name, x), (_, y) in zip(a.factors, b.factors) if x != y]
-    return differ[0] if len(differ) == 1 else None
+def last_value(budget: int):
+    """The run's last-50 mean at `budget` (its AUROC there below 50 epochs)."""
+    return lambda r: r.last_mean(budget) if budget >= LAST_K else r.at(budget)
 
 
 @dataclass(frozen=True)
@@ -260,37 +76,30 @@ class Verdict:
 
     @property
     def holds(self) -> bool | None:
-        """Whether the paper's ordering (ARAE above DAE) is confirmed at this budget."""
+        """Whether the paper's ordering (ARAE above DAE) is confirmed."""
         if self.diff is None or self.diff.half is None:
             return None
         return self.diff.low > 0
 
 
-# -- rendering --------------------------------------------------------------------------------------------
+def _paper_diff(method: str, normal_class: str) -> float | None:
+    a, d = paper_value(method, normal_class), paper_value("DAE", normal_class)
+    return None if a is None or d is None else a - d
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return [*markdown_table(header, rows), ""]
-
-
-def _paper(method: str, normal_class: str) -> float | None:
-    """The paper's Table 6 value (a fraction) of a method for one normal class, if it has one."""
-    try:
-        classes = as_classes([int(c) for c in normal_class.split("_")])
-    except ValueError:
+def verdict_at(grouped: Grouped, normal_class: str, series: str, budget: int) -> Verdict | None:
+    runs = grouped[(normal_class, series)]
+    baseline = baseline_of(grouped, normal_class, runs[0])
+    if baseline is None:
         return None
-    for part in paper_table("table6").parts:
-        value = part.value(method, classes)
-        if value is not None:
-            return value / 100.0
-    return None
+    diff, _ = paired(runs, baseline, last_value(budget))
+    return Verdict(normal_class, series, budget, diff, _paper_diff(runs[0].method, normal_class))
 
 
-def _fmt(value: float | None, scale: float = 100.0) -> str:
-    return "–" if value is None else f"{value * scale:.1f}"
+# -- the tables -------------------------------------------------------------------------------------------
 
 
-def main_table(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
+def main_table(grouped: Grouped) -> list[str]:
     rows = []
     for (normal_class, series), runs in grouped.items():
         budget = common_budget(runs)
@@ -300,73 +109,39 @@ def main_table(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
         peak = estimate([p[1] for p in peaks])
         spe = estimate([r.seconds_per_epoch for r in runs if r.seconds_per_epoch])
         rows.append([
-            normal_class, series, str(len(runs)), str(budget),
-            last.text() if last else "–", final.text() if final else "–",
+            normal_class, series, str(len(runs)), str(budget), text(last), text(final),
             f"{peak.text()} (ep. {', '.join(str(p[0]) for p in peaks)})" if peak else "–",
-            _fmt(_paper(runs[0].method, normal_class)),
-            f"{spe.mean:.1f}" if spe else "–",
+            _fmt(paper_value(runs[0].method, normal_class)), f"{spe.mean:.1f}" if spe else "–",
         ])
     return _table(["class", "series", "seeds", "epochs", f"last-{LAST_K} AUROC", "final AUROC",
                    "peak AUROC (epoch per seed)", "paper", "s/epoch"], rows)
 
 
-def gap_rows(grouped: dict[tuple[str, str], list[Run]]) -> tuple[list[str], list[str], list[Verdict]]:
-    """The paired ARAE - DAE table at each series' own budget, the gap-versus-budget table, verdicts."""
+def gap_rows(grouped: Grouped) -> tuple[list[str], list[str], list[Verdict]]:
+    """The paired ARAE − DAE table at each series' own budget, the gap at the BUDGETS, and the verdicts."""
     main, by_budget, verdicts = [], [], []
     for (normal_class, series), runs in grouped.items():
         if runs[0].method == "DAE":
             continue
-        baseline = next((other for (c, _), other in grouped.items()
-                         if c == normal_class and other[0].method == "DAE" and other[0].recipe == runs[0].recipe), None)
+        baseline = baseline_of(grouped, normal_class, runs[0])
         if not baseline:
             continue
         budget = min(common_budget(runs), common_budget(baseline))
-        paper_a, paper_d = _paper(runs[0].method, normal_class), _paper("DAE", normal_class)
-        paper_diff = None if paper_a is None or paper_d is None else paper_a - paper_d
-        diff_last, n = paired(runs, baseline, lambda r, budget=budget: r.last_mean(budget))
-        diff_final, _ = paired(runs, baseline, lambda r, budget=budget: r.at(budget))
-        verdict = Verdict(normal_class, series, budget, diff_last, paper_diff)
+        verdict = verdict_at(grouped, normal_class, series, budget)
         verdicts.append(verdict)
-        main.append([normal_class, f"{series} − {baseline[0].series}", str(n), str(budget),
-                     diff_last.text(signed=True) if diff_last else "–",
-                     diff_final.text(signed=True) if diff_final else "–",
-                     "–" if paper_diff is None else f"{paper_diff * 100:+.1f}", verdict.outcome])
+        diff_final, n = paired(runs, baseline, lambda r, budget=budget: r.at(budget))
+        name = f"{series} − {label(baseline[0])}"
+        main.append([normal_class, name, str(n), str(budget), text(verdict.diff, signed=True),
+                     text(diff_final, signed=True),
+                     "–" if verdict.paper_diff is None else f"{verdict.paper_diff * 100:+.1f}", verdict.outcome])
         cells = []
-        for b in budgets_of(budget):
-            d, _ = paired(runs, baseline, lambda r, b=b: r.last_mean(b) if b >= LAST_K else r.at(b))
-            cells.append(f"{b}: {d.text(signed=True)}" if d else f"{b}: –")
-        by_budget.append([normal_class, f"{series} − {baseline[0].series}", "; ".join(cells)])
+        for b in [b for b in BUDGETS if b < budget] + [budget]:
+            d, pairs = paired(runs, baseline, last_value(b))
+            cells.append(f"{b}: {text(d, signed=True)}" + (f" ({pairs} pairs)" if pairs != n else ""))
+        by_budget.append([normal_class, name, "; ".join(cells)])
     header = ["class", "difference", "pairs", "epochs", f"last-{LAST_K}", "final", "paper", "verdict"]
     return (_table(header, main), _table(["class", "difference", f"last-{LAST_K} gap at each budget"], by_budget),
             verdicts)
-
-
-def factor_rows(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
-    """Paired comparisons of series one factor apart (crafting schedule, PGD steps, precision, ...), and
-    whether the changed series stays within the seed spread of the series with the paper's setting."""
-    rows = []
-    keys = list(grouped)
-    for i, key_a in enumerate(keys):
-        for key_b in keys[i + 1:]:
-            if key_a[0] != key_b[0]:
-                continue
-            a, b = grouped[key_a], grouped[key_b]
-            factor = one_factor_apart(a[0], b[0])
-            if factor is None:
-                continue
-            budget = min(common_budget(a), common_budget(b))
-            d_last, n = paired(a, b, lambda r, budget=budget: r.last_mean(budget))
-            d_final, _ = paired(a, b, lambda r, budget=budget: r.at(budget))
-            d_peak, _ = paired(a, b, lambda r, budget=budget: r.peak(budget)[1])
-            b_by_seed = {run.seed: run for run in b}
-            curve_gap = estimate([mean_abs_gap(run, b_by_seed.get(run.seed), budget) for run in a])
-            changed, reference = (a, b) if dict(b[0].factors)[factor] == "" else (b, a)
-            rows.append([key_a[0], factor, f"{key_a[1]} − {key_b[1]}", str(n), str(budget),
-                         d_last.text(signed=True) if d_last else "–", d_final.text(signed=True) if d_final else "–",
-                         d_peak.text(signed=True) if d_peak else "–", curve_gap.text() if curve_gap else "–",
-                         within_spread(changed, reference, budget)])
-    return _table(["class", "factor", "difference (A − B)", "pairs", "epochs", f"last-{LAST_K}", "final", "peak",
-                   "mean curve gap (abs.)", "within the reference's seed spread"], rows)
 
 
 def within_spread(changed: Sequence[Run], reference: Sequence[Run], budget: int) -> str:
@@ -397,67 +172,176 @@ def mean_abs_gap(run: Run, other: Run | None, budget: int) -> float | None:
     return statistics.fmean(gaps) if gaps else None
 
 
-def precision_lines(grouped: dict[tuple[str, str], list[Run]]) -> list[str]:
-    """Whether each bf16 series stays within the seed spread of its float32 twin (the series one setting
-    apart, precision, that runs in float32): the test for recommending the fast setting."""
-    lines = []
-    for (normal_class, _series), runs in grouped.items():
-        label = dict(runs[0].factors).get("precision")
-        if not label:
+def factor_rows(grouped: Grouped) -> list[str]:
+    """Paired comparisons of series one factor apart (crafting schedule, PGD steps, precision, ...), and
+    whether the changed series stays within the seed spread of the series with the paper's setting."""
+    rows = []
+    keys = list(grouped)
+    for i, key_a in enumerate(keys):
+        for key_b in keys[i + 1:]:
+            if key_a[0] != key_b[0]:
+                continue
+            a, b = grouped[key_a], grouped[key_b]
+            factor = one_factor_apart(a[0], b[0])
+            if factor is None:
+                continue
+            budget = min(common_budget(a), common_budget(b))
+            d_last, n = paired(a, b, lambda r, budget=budget: r.last_mean(budget))
+            d_final, _ = paired(a, b, lambda r, budget=budget: r.at(budget))
+            d_peak, _ = paired(a, b, lambda r, budget=budget: r.peak(budget)[1])
+            b_by_seed = {run.seed: run for run in b}
+            curve_gap = estimate([mean_abs_gap(run, b_by_seed.get(run.seed), budget) for run in a])
+            changed, reference = (a, b) if dict(factors(b[0].settings))[factor] == "" else (b, a)
+            rows.append([key_a[0], factor, f"{key_a[1]} − {key_b[1]}", str(n), str(budget),
+                         text(d_last, signed=True), text(d_final, signed=True), text(d_peak, signed=True),
+                         text(curve_gap), within_spread(changed, reference, budget)])
+    return _table(["class", "factor", "difference (A − B)", "pairs", "epochs", f"last-{LAST_K}", "final", "peak",
+                   "mean curve gap (abs.)", "within the reference's seed spread"], rows)
+
+
+# -- the verdict: one line per class and budget ----------------------------------------------------------
+
+
+def _pairs(grouped: Grouped, key: tuple[str, str], budget: int) -> int:
+    runs = grouped[key]
+    baseline = baseline_of(grouped, key[0], runs[0])
+    return 0 if baseline is None else paired(runs, baseline, last_value(budget))[1]
+
+
+def best_supported(grouped: Grouped, normal_class: str, budget: int, schedule: str | None = None
+                   ) -> tuple[str, list[str]] | None:
+    """The ARAE series that stands for the class at `budget`, and its precision twins: of the families
+    (a setting with its precision twins) with a DAE baseline, the one with the most paired seeds at that
+    budget (then the most seed-epochs); in it, the series with the most pairs (float32 first on a tie)."""
+    families: dict[str, list[tuple[str, str]]] = {}
+    for key, runs in grouped.items():
+        first = runs[0]
+        if key[0] != normal_class or first.method != "ARAE" or _pairs(grouped, key, budget) == 0:
             continue
-        twin = next((other for (c, _), other in grouped.items() if c == normal_class
-                     and one_factor_apart(runs[0], other[0]) == "precision" and not dict(other[0].factors)["precision"]), None)
-        if twin is None:
+        if schedule is not None and first.settings.get("crafting") != schedule:
             continue
-        budget = min(common_budget(runs), common_budget(twin))
-        d_last, n = paired(runs, twin, lambda r, budget=budget: r.last_mean(budget))
-        lines.append(f"- Class {normal_class}, {label} against float32 ({n} paired seeds, {budget} epochs): last-{LAST_K} "
-                     f"difference {d_last.text(signed=True) if d_last else '–'} points; within float32's seed spread: "
-                     f"{within_spread(runs, twin, budget)}.")
-    return ["### Precision", "", *lines, ""] if lines else []
+        families.setdefault(_family(first), []).append(key)
+    if not families:
+        return None
+
+    def support(keys):
+        return (max(_pairs(grouped, k, budget) for k in keys), sum(r.length for k in keys for r in grouped[k]))
+
+    keys = max(families.values(), key=support)
+    keys = sorted(keys, key=lambda k: (-_pairs(grouped, k, budget), bool(dict(factors(grouped[k][0].settings))["precision"]), k[1]))
+    return keys[0][1], [k[1] for k in keys[1:]]
 
 
-def verdict_lines(verdicts: list[Verdict]) -> list[str]:
+def verdict_lines(grouped: Grouped, schedule: str | None = None) -> tuple[list[str], list[Verdict]]:
+    """One line per class and budget (BUDGETS, and each class's longest), for the best-supported ARAE
+    setting; its precision twins are a robustness check on the line, not extra cells."""
+    lines, final = [], []
+    for normal_class in dict.fromkeys(c for c, _ in grouped):
+        longest = max((run.length for (c, _), runs in grouped.items() if c == normal_class for run in runs), default=0)
+        last = None
+        for budget in sorted({*(b for b in BUDGETS if b <= longest), longest}):
+            chosen = best_supported(grouped, normal_class, budget, schedule)
+            if chosen is None:
+                continue
+            series, twins = chosen
+            v = verdict_at(grouped, normal_class, series, budget)
+            paper = "" if v.paper_diff is None else f" (paper: {v.paper_diff * 100:+.1f})"
+            n = v.diff.n if v.diff else 0
+            line = (f"- Class {normal_class}, {budget} epochs: {series} − DAE: {text(v.diff, signed=True)} points of "
+                    f"last-{LAST_K} AUROC over {n} paired seed{'s' if n != 1 else ''}{paper}: {v.outcome}.")
+            checks = [f"{t}: {text(verdict_at(grouped, normal_class, t, budget).diff, signed=True)}" for t in twins
+                      if _pairs(grouped, (normal_class, t), budget)]
+            if checks:
+                line += " Precision twins: " + "; ".join(checks) + "."
+            lines.append(line)
+            last = v
+        if last is not None:
+            final.append(last)
+    return lines, final
+
+
+def summary_line(final: list[Verdict]) -> str:
+    resolved = [v for v in final if v.holds is not None]
+    parts = [f"class {v.normal_class} at {v.budget} epochs: {v.outcome.split(' (')[0]}" for v in final]
+    return (f"At each class's longest budget ({'; '.join(parts)}), the paper's ordering (ARAE above DAE) is "
+            f"confirmed in {sum(bool(v.holds) for v in resolved)} of {len(resolved)} classes with an interval "
+            "(one independent cell per class).")
+
+
+def schedule_lines(grouped: Grouped) -> list[str]:
+    """Per class, the two crafting schedules of one setting paired by seed at their longest common budget."""
     lines = []
-    for v in verdicts:
-        paper = "" if v.paper_diff is None else f" (paper: {v.paper_diff * 100:+.1f})"
-        diff = v.diff.text(signed=True) if v.diff else "–"
-        lines.append(f"- Class {v.normal_class}, {v.series} − DAE after {v.budget} epochs: {diff} points "
-                     f"of last-{LAST_K} AUROC{paper}: {v.outcome}.")
-    resolved = [v for v in verdicts if v.holds is not None]
-    confirmed = [v for v in resolved if v.holds]
-    if resolved:
-        lines.append("")
-        lines.append(f"The paper's ordering (ARAE above DAE) is confirmed in {len(confirmed)} of {len(resolved)} "
-                     "class-and-series cells with an interval at this budget.")
-    return lines + [""]
+    for (normal_class, series), runs in grouped.items():
+        if runs[0].method != "ARAE" or runs[0].settings.get("crafting") != "batch":
+            continue
+        for (c, other), their in grouped.items():
+            if c != normal_class or one_factor_apart(runs[0], their[0]) != "schedule":
+                continue
+            budget = min(common_budget(runs), common_budget(their))
+            d, n = paired(runs, their, last_value(budget))
+            lines.append(f"- Class {normal_class}, {series} − {other}: {text(d, signed=True)} points of last-{LAST_K} "
+                         f"AUROC at {budget} epochs ({n} paired seeds).")
+    return lines
 
 
-def write_report(runs: list[Run], out: Path, source: Path) -> Path:
+# -- the report -------------------------------------------------------------------------------------------
+
+
+def dae_note(runs: list[Run]) -> str:
+    daes = [r for r in runs if r.method == "DAE"]
+    clipped = sum(r.settings.get("noise_clip") is not False for r in daes)
+    return (f"The DAE's noisy input x + u, u ~ U[0, 0.1], was clipped to [0, 1] in {clipped} of its {len(daes)} runs "
+            "(`attack.adversary.clip`; the paper does not say, docs/open-settings.md).")
+
+
+def write_report(runs: list[Run], out: Path, source: Path, union: Path | None = None) -> Path:
+    from arae.reporting import table5, union_script
     from arae.reporting.fidelity_plot import plot_curves
 
     if not runs:
         raise UserError(f"no completed run with a per-epoch AUROC history below {source}: run `make fidelity` "
                         "first, or point the report at a folder of results.json files")
-    grouped = series_of(runs)
+    grouped, superseded = series_of(runs)
+    distinct_runs = sum(len(r) for r in grouped.values())
     figures = out / "fidelity"
     figures.mkdir(parents=True, exist_ok=True)
-    pngs = [plot_curves(figures / f"class_{c}.png", c, {s: r for (k, s), r in grouped.items() if k == c})
-            for c in dict.fromkeys(k for k, _ in grouped)]
-    gap_table, budget_table, verdicts = gap_rows(grouped)
-    lines = [
+    pngs = []
+    for c in dict.fromkeys(k for k, _ in grouped):
+        series = {s: r for (k, s), r in grouped.items() if k == c}
+        paper = {s: paper_value(r[0].method, c) for s, r in series.items()}
+        pngs.append(plot_curves(figures / f"class_{c}.png", c, series, paper))
+    gap_table, budget_table, _ = gap_rows(grouped)
+    lines, final = verdict_lines(grouped)
+    per_epoch, _ = verdict_lines(grouped, schedule="epoch")
+    out_lines = [
         "# Fidelity study: does ARAE beat DAE?",
         "",
         "Generated by `python -m arae.reporting.fidelity` from the results.json of "
-        f"{len(runs)} completed runs below `{source}` (`make fidelity` reruns and rebuilds it). MNIST, protocol 2, "
-        "the paper's sigmoid MLP, Adam 1e-3, batch 256, ε = 0.2, unless a series says otherwise. AUROC in %; "
-        "± is the half-width of the 95 % confidence interval over seeds (t distribution); one seed has no "
-        f"interval. last-{LAST_K} is the mean test AUROC of a run's last {LAST_K} epochs, the paper's figure.",
+        f"{len(runs)} completed runs below `{source}` (`make fidelity` reruns and rebuilds it): {distinct_runs} "
+        f"distinct (setting, class, seed) runs; {len(superseded)} shorter runs of a setting and seed that a longer "
+        "run stands for are superseded by it (listed at the end). MNIST, protocol 2, the "
+        "paper's sigmoid MLP, Adam 1e-3, batch 256, ε = 0.2, unless a series says otherwise. AUROC in %; ± is the "
+        "half-width of the 95 % confidence interval over seeds (t distribution); one seed has no interval. "
+        f"last-{LAST_K} is the mean test AUROC of a run's last {LAST_K} epochs, the paper's figure. "
+        + dae_note(runs),
         "",
         "## Verdict",
         "",
-        *verdict_lines(verdicts),
-        *precision_lines(grouped),
+        "One line per class and budget, for the ARAE setting with the most paired seeds there; its precision "
+        "twins (the same setting at another precision) are a robustness check, not extra evidence.",
+        "",
+        *lines,
+        "",
+        summary_line(final) if final else "",
+        "",
+    ]
+    if per_epoch:
+        out_lines += ["### The paper's schedule (per-epoch crafting)", "", *per_epoch, ""]
+    schedules = schedule_lines(grouped)
+    if schedules:
+        out_lines += ["### Crafting schedule", "", "Per-batch minus per-epoch crafting, the same setting otherwise, "
+                      "paired by seed:", "", *schedules, ""]
+    out_lines += [
         "## Per class and series",
         "",
         *main_table(grouped),
@@ -466,12 +350,14 @@ def write_report(runs: list[Run], out: Path, source: Path) -> Path:
         *gap_table,
         "### The gap as the budget grows",
         "",
-        f"The same runs read at shorter budgets (last-{LAST_K} mean of a run stopped there).",
+        f"The same runs read at shorter budgets (last-{LAST_K} mean of a run stopped there; the pairs where fewer "
+        "seeds reach the budget).",
         "",
         *budget_table,
         "## Series one setting apart (paired by seed)",
         "",
         *factor_rows(grouped),
+        *table5.section(grouped),
         "## AUROC against epoch",
         "",
         "Mean over seeds; the band spans the seeds' lowest and highest value; the paper's last-50 value "
@@ -480,20 +366,38 @@ def write_report(runs: list[Run], out: Path, source: Path) -> Path:
         *[f"![class {p.stem.removeprefix('class_')}](fidelity/{p.name})" for p in pngs],
         "",
     ]
+    if union is not None:
+        out_lines += union_script.section(load_runs(union), union, figures)
+    if superseded:
+        same = sum(prefix_gap(a, b) < 1e-6 for a, b in superseded)
+        out_lines += ["## Superseded runs", "",
+                      "The longest run of each setting and seed stands for the seed. Each run below is superseded by "
+                      f"the longer one named beside it: {same} of them are its first epochs to the last digit, the "
+                      f"other {len(superseded) - same} are earlier realisations of the same seed (older code or "
+                      "another machine) whose AUROC differs from it by up to the points given.", ""]
+        for a, b in sorted(superseded, key=lambda p: (label(p[0]), p[0].normal_class, p[0].seed, p[0].length)):
+            gap = prefix_gap(a, b)
+            how = "identical prefix" if gap < 1e-6 else f"another realisation, up to {100 * gap:.1f} points apart"
+            out_lines.append(f"- {label(a)}, class {a.normal_class}, seed {a.seed}: {a.length} epochs, superseded by "
+                             f"{b.length} epochs ({how})")
+        out_lines.append("")
     path = out / "fidelity.md"
-    path.write_text("\n".join(lines))
+    path.write_text("\n".join(out_lines))
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m arae.reporting.fidelity", description=__doc__.split("\n\n")[0])
     p.add_argument("dir", type=Path, help="the study's folder of runs (searched recursively for results.json)")
+    p.add_argument("--union", type=Path, default=None,
+                   help="a folder of +experiment=union_script runs, compared with the authors' log")
     p.add_argument("--out", type=Path, default=Path("docs"), help="where fidelity.md and fidelity/ go")
     args = p.parse_args(argv)
     try:
-        if not args.dir.is_dir():
-            raise UserError(f"{args.dir} is not a folder: give the study's folder, e.g. studies/fidelity")
-        path = write_report(load_runs(args.dir), args.out, args.dir)
+        for folder in (args.dir, args.union):
+            if folder is not None and not folder.is_dir():
+                raise UserError(f"{folder} is not a folder: give the study's folder, e.g. studies/fidelity")
+        path = write_report(load_runs(args.dir), args.out, args.dir, args.union)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

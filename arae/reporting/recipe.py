@@ -14,57 +14,17 @@ otherwise; --minutes is the wall-time budget a recipe must meet in every seed.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from arae.errors import UserError
 from arae.reporting.collect import completed
-from arae.reporting.fidelity import LAST_K, _paper, curve, precision_label
 from arae.reporting.render import markdown_table
-from arae.variants import display_name
-
-
-@dataclass(frozen=True)
-class RecipeRun:
-    settings: str
-    normal_class: str
-    seed: int
-    epochs: tuple[int, ...]
-    auroc: tuple[float, ...]
-    epoch_seconds: tuple[float, ...]
-
-    @property
-    def length(self) -> int:
-        return self.epochs[-1] if self.epochs else 0
-
-    @property
-    def seconds_per_epoch(self) -> float:
-        return sum(self.epoch_seconds) / max(1, len(self.epoch_seconds))
-
-    def last_mean(self, k: int = LAST_K) -> float:
-        tail = [a for e, a in zip(self.epochs, self.auroc) if e > self.length - k]
-        return sum(tail) / len(tail)
-
-    def peak(self) -> tuple[int, float]:
-        best = max(range(len(self.auroc)), key=lambda i: self.auroc[i])
-        return self.epochs[best], self.auroc[best]
-
-    def best_within(self, seconds: float) -> float:
-        """The highest evaluated AUROC of the epochs that ended within `seconds` of wall time."""
-        elapsed = list(itertools.accumulate(self.epoch_seconds))
-        inside = [a for e, a in zip(self.epochs, self.auroc) if elapsed[min(e, len(elapsed)) - 1] <= seconds]
-        return max(inside, default=float("nan"))
-
-    def reached(self, target: float) -> tuple[int, float] | None:
-        """(epoch, wall seconds until the end of it) of the first evaluated epoch at or above target."""
-        elapsed = list(itertools.accumulate(self.epoch_seconds))
-        for epoch, value in zip(self.epochs, self.auroc):
-            if value >= target:
-                return epoch, elapsed[min(epoch, len(elapsed)) - 1]
-        return None
+from arae.reporting.runs import LAST_K, Run, distinct, to_run
+from arae.reporting.series import paper_value, precision_label
+from arae.results import settings_of
 
 
 def _attack_settings(attack: dict) -> str:
@@ -91,39 +51,32 @@ def _attack_settings(attack: dict) -> str:
     return name
 
 
-def settings_of(results: dict) -> str:
-    """A one-line label of the settings a recipe varies (the paper's values are left out where implied)."""
-    config = results.get("config") or {}
-    attack = config.get("attack") or {}
-    model = config.get("model") or {}
-    crafting = config.get("crafting") or {}
-    trainer = config.get("trainer") or {}
-    method = display_name(results)
-    attacked = method not in ("AE", "DAE")
-    parts = [method, _attack_settings(attack) if attacked else ""]
-    if attacked:
-        parts.append("per-batch" if str(crafting.get("_target_", "")).endswith("BatchCrafting") else "per-epoch")
-        gamma = attack.get("gamma")
-        parts.append(f"γ {gamma:g}" if gamma is not None else "")
-    activation = model.get("activation", "sigmoid")
-    parts.append("sigmoid MLP" if activation == "sigmoid" else f"{activation} MLP, {model.get('output_activation')} output")
-    parts.append(f"batch {(config.get('dataset') or {}).get('batch_size')}")
-    parts.append(f"lr {(config.get('optimizer') or {}).get('lr', 1e-3):g}")
-    parts.append(precision_label(crafting.get("autocast") if attacked else None,
-                                 str(trainer.get("precision") or "32-true")) or "float32")
+def recipe_label(results: dict) -> str:
+    """A one-line label of the settings a recipe varies: the recorded settings, with the attack's cost knobs
+    read from the recorded config (the paper's values are left out where implied)."""
+    settings = settings_of(results)
+    attack = (results.get("config") or {}).get("attack") or {}
+    parts = [str(settings["variant"])]
+    if settings["adversarial"]:
+        parts.append(_attack_settings(attack))
+        parts.append("per-batch" if settings["crafting"] == "batch" else "per-epoch")
+        parts.append(f"γ {settings['gamma']:g}" if settings.get("gamma") is not None else "")
+    activation = settings.get("activation") or "sigmoid"
+    parts.append("sigmoid MLP" if activation == "sigmoid" else f"{activation} MLP, {settings.get('output_activation')} output")
+    parts.append(f"batch {settings.get('batch_size')}")
+    parts.append(f"lr {settings.get('lr') if settings.get('lr') is not None else 1e-3:g}")
+    parts.append(precision_label(settings.get("attack_precision"), settings.get("training_precision")) or "float32")
     return ", ".join(p for p in parts if p)
 
 
-def load(*roots: Path) -> list[RecipeRun]:
+def load(*roots: Path) -> list[Run]:
+    """The runs with per-epoch AUROC and timings, each labelled by its recipe (`settings["recipe"]`)."""
     runs = []
     for job in completed(*roots):
-        epochs, auroc = curve(job.results)
-        seconds = tuple(float(s) for s in job.results.get("epoch_seconds") or ())
-        if not auroc or not seconds:
+        run = to_run(job.results, job.folder)
+        if run is None or not run.epoch_seconds:
             continue
-        classes = job.results.get("normal_classes") or []
-        runs.append(RecipeRun(settings_of(job.results), "_".join(str(c) for c in classes),
-                              int(job.results.get("seed", 0)), epochs, auroc, seconds))
+        runs.append(replace(run, settings={**run.settings, "recipe": recipe_label(job.results)}))
     return runs
 
 
@@ -134,23 +87,24 @@ def _pct(value: float) -> str:
 def _target_of(normal_class: str, target: float | None) -> float:
     if target is not None:
         return target
-    paper = _paper("ARAE", normal_class)
+    paper = paper_value("ARAE", normal_class)
     if paper is None:
         raise UserError(f"the paper has no ARAE value for normal class {normal_class}: pass --target")
     return paper
 
 
-def write_report(runs: Sequence[RecipeRun], out: Path, sources: Sequence[Path], target: float | None, minutes: float) -> Path:
+def write_report(runs: Sequence[Run], out: Path, sources: Sequence[Path], target: float | None, minutes: float) -> Path:
     if not runs:
         raise UserError(f"no completed run with per-epoch AUROC and timings below {', '.join(map(str, sources))}: train a recipe "
                         "into it first (docs/recipe.md says how)")
-    groups: dict[tuple[str, str], list[RecipeRun]] = {}
-    for run in sorted(runs, key=lambda r: (r.normal_class, r.settings, r.seed, -r.length)):
-        seeds = groups.setdefault((run.normal_class, run.settings), [])
-        if run.seed not in {r.seed for r in seeds}:
-            seeds.append(run)
+    # One row per setting and budget: a run that a longer one of the same setting and seed extends is
+    # superseded; runs of different lengths never share a row.
+    kept, _ = distinct(runs, lambda r: r.settings["recipe"])
+    groups: dict[tuple[str, str, int], list[Run]] = {}
+    for run in sorted(kept, key=lambda r: (r.normal_class, r.settings["recipe"], -r.length, r.seed)):
+        groups.setdefault((run.normal_class, run.settings["recipe"], run.length), []).append(run)
     rows, winners = [], []
-    for (normal_class, settings), seeds in groups.items():
+    for (normal_class, settings, length), seeds in groups.items():
         goal = _target_of(normal_class, target)
         hits = [r.reached(goal) for r in seeds]
         times = [h[1] for h in hits if h is not None]
@@ -158,9 +112,9 @@ def write_report(runs: Sequence[RecipeRun], out: Path, sources: Sequence[Path], 
         if met:
             winners.append((max(times), normal_class, settings, len(seeds)))
         rows.append([
-            normal_class, settings, str(len(seeds)), str(max(r.length for r in seeds)),
+            normal_class, settings, str(len(seeds)), str(length),
             f"{sum(r.seconds_per_epoch for r in seeds) / len(seeds):.1f}",
-            " / ".join(_pct(r.last_mean()) for r in seeds),
+            " / ".join(_pct(r.last_mean(k=LAST_K)) for r in seeds),
             " / ".join(f"{_pct(r.peak()[1])} (ep. {r.peak()[0]})" for r in seeds),
             " / ".join(_pct(r.best_within(60 * minutes)) for r in seeds),
             _pct(goal),

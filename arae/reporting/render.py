@@ -6,8 +6,9 @@ import csv
 from pathlib import Path
 
 from arae.reporting.collect import COMPLETED, MISSING, Job
-from arae.reporting.compare import Budget, Cell
+from arae.reporting.compare import MEAN, Budget, Cell
 from arae.reporting.paper import PaperTable
+from arae.reporting.plateau import plateau_note, plateaued
 from arae.reporting.summary import Group
 
 DASH = "—"
@@ -64,6 +65,16 @@ def _budget_table(budgets: list[Budget], paper_epochs) -> list[str]:
     return markdown_table(["method", "jobs", "epochs", "optimiser steps / job", "seconds / job", "wall time (sum)"], rows)
 
 
+def _plateau_notes(cells: list[Cell], columns: list[str], dataset: str, epochs: int, paper_epochs) -> list[str]:
+    """A note under a table whose methods all score the same on a column (reporting/plateau.py)."""
+    notes = []
+    for column in columns:
+        values = [c.ours for c in cells if c.column == column and c.column != MEAN and c.ours is not None]
+        if plateaued(values):
+            notes += ["", "> " + plateau_note(epochs, f"{dataset} {column}", values[0], paper_epochs)]
+    return notes
+
+
 def paper_markdown(
     table: PaperTable,
     cells: list[Cell],
@@ -103,6 +114,7 @@ def paper_markdown(
                     rows.append([method, "paper", *(pct(v) for v in row.values), pct(row.mean)])
             lines += ["", f"### {part.name} ({part.dataset})", ""]
             lines += markdown_table(["method", "", *columns], rows)
+            lines += _plateau_notes(part_cells, columns, part.dataset, epochs, paper_epochs.get(epochs))
             notes = {c.note for c in part_cells if c.note}
             if notes:
                 lines += ["", "\\* not every column has a result yet: the mean is " + "; ".join(sorted(notes))

@@ -7,13 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-
-from arae.training.module import ARAEModule
-
-# The config groups that checkpoints written before conf/module/ existed saved instead of the module node.
-OLD_PARTS = ("model", "attack", "crafting", "optimizer")
 
 
 def module_hparams(cfg: DictConfig, image_shape: Sequence[int]) -> dict[str, Any]:
@@ -21,27 +17,12 @@ def module_hparams(cfg: DictConfig, image_shape: Sequence[int]) -> dict[str, Any
     return {"module": OmegaConf.to_container(cfg.module, resolve=True), "image_shape": [int(s) for s in image_shape]}
 
 
-def module_config(hparams: dict[str, Any]) -> dict[str, Any]:
-    """The module config of saved hyperparameters, also of a checkpoint that saved its parts (OLD_PARTS)."""
-    if "module" in hparams:
-        return hparams["module"]
-    attack = hparams["attack"]
-    return {
-        "_target_": "arae.training.ARAEModule",
-        "net": hparams["model"],
-        "attack": attack["adversary"],
-        "loss": {"_target_": "arae.training.ARAELoss", "gamma": attack["gamma"], "block_gamma": None},
-        "optimizer": hparams["optimizer"],
-        "crafting": hparams["crafting"],
-    }
-
-
-def module_from_hparams(hparams: dict[str, Any]) -> ARAEModule:
-    config = OmegaConf.create(module_config(hparams))
-    module = instantiate(config, net={"image_shape": list(hparams["image_shape"])})
+def module_from_hparams(hparams: dict[str, Any]) -> pl.LightningModule:
+    """The module (an ARAEModule, as the config names it) of saved hyperparameters (`module_hparams`)."""
+    module = instantiate(OmegaConf.create(hparams["module"]), net={"image_shape": list(hparams["image_shape"])})
     module.save_hyperparameters(hparams, logger=False)
     return module
 
 
-def build_module(cfg: DictConfig, image_shape: Sequence[int]) -> ARAEModule:
+def build_module(cfg: DictConfig, image_shape: Sequence[int]) -> pl.LightningModule:
     return module_from_hparams(module_hparams(cfg, image_shape))

@@ -31,7 +31,7 @@ class EpochCheckpoint(Checkpoint):
     (also when the run stops early, e.g. on SIGTERM or a training-time budget), replacing the previous one.
     Runs after the other callbacks' epoch-end hooks, so the epoch's evaluation is in the checkpoint."""
 
-    def __init__(self, dirpath: str, filename: str = "last", every_n_epochs: int = 1) -> None:
+    def __init__(self, dirpath: str, filename: str, every_n_epochs: int) -> None:
         if int(every_n_epochs) < 1:
             raise ConfigError(f"callbacks.checkpoint.every_n_epochs must be >= 1, got {every_n_epochs}")
         self.path = Path(dirpath) / f"{filename}.ckpt"

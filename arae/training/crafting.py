@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from contextlib import nullcontext
 
@@ -22,6 +23,15 @@ def cpu_has_fast_bf16() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+@functools.cache
+def warn_if_bf16_is_slow() -> None:
+    """Once per process (a sweep's jobs share it): a bf16 attack on a CPU that emulates bf16."""
+    if not cpu_has_fast_bf16():
+        log.warning("crafting.autocast=bfloat16 on a CPU without native bfloat16 matmuls (AVX-512 BF16 / AMX, CPU "
+                    "capability %s): the attack runs many times slower than in float32 here; drop crafting.autocast",
+                    torch.backends.cpu.get_cpu_capability())
+
+
 def _autocast_dtype(name: str | None) -> torch.dtype | None:
     if name is None:
         return None
@@ -37,18 +47,13 @@ class _Crafting:
 
     def __init__(self, autocast: str | None) -> None:
         self.autocast = _autocast_dtype(autocast)
-        self._warned = False
 
     def _attack(self, attack, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
         if self.autocast is None:
             context = nullcontext()
         else:
-            if x.device.type == "cpu" and self.autocast == torch.bfloat16 and not self._warned:
-                self._warned = True
-                if not cpu_has_fast_bf16():
-                    log.warning("crafting.autocast=bfloat16 on a CPU without native bfloat16 matmuls (AVX-512 "
-                                "BF16 / AMX, CPU capability %s): the attack runs many times slower than in "
-                                "float32 here; drop crafting.autocast", torch.backends.cpu.get_cpu_capability())
+            if x.device.type == "cpu" and self.autocast == torch.bfloat16:
+                warn_if_bf16_is_slow()
             context = torch.autocast(device_type=x.device.type, dtype=self.autocast)
         with context:
             return attack(model, x, rng).to(x.dtype)

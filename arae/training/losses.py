@@ -27,8 +27,8 @@ class ARAELoss:
     """
 
     def __init__(self, gamma: float, block_gamma: Sequence[float] | None) -> None:
-        if float(gamma) < 0:
-            raise ValueError(f"gamma must be >= 0, got {gamma}")
+        if not float(gamma) >= 0:
+            raise ConfigError(f"attack.gamma must be >= 0, got {gamma}")
         self.gamma = float(gamma)
         self.block_gamma = None if block_gamma is None else [float(g) for g in block_gamma]
         if self.block_gamma is not None and not all(g >= 0 for g in self.block_gamma):

@@ -13,6 +13,7 @@ from torch import nn
 from arae.attacks import Stream, default_stream
 from arae.errors import TrainingDiverged
 from arae.scoring import AnomalyMetrics, anomaly_score
+from arae.training.build import module_from_hparams
 from arae.training.losses import ARAELoss
 from arae.training.step import optimisation_step
 
@@ -41,10 +42,11 @@ class ARAEModule(pl.LightningModule):
     def load_from_checkpoint(cls, checkpoint_path, map_location=None, strict: bool = True, **kwargs) -> ARAEModule:
         """Rebuild the module from the module config saved as hyperparameters (conf/module/, resolved),
         then load the weights. Lightning's default would pass the saved values to
-        `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters."""
-        from arae.training.build import module_from_hparams  # it imports this module
+        `__init__`, which takes built objects, not configs. Keyword arguments replace saved hyperparameters.
+        The file is read as plain values and tensors only (`weights_only`), so a crafted one runs no code."""
+        from arae.detector.checkpoint import load_checkpoint
 
-        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        checkpoint = load_checkpoint(checkpoint_path)
         module = module_from_hparams({**checkpoint["hyper_parameters"], **kwargs})
         module.load_state_dict(checkpoint["state_dict"], strict=strict)
         return module.to(map_location) if map_location is not None else module
@@ -119,6 +121,9 @@ class ARAEModule(pl.LightningModule):
         sums = self._epoch_sums
         if sums.get("n"):  # the same epoch means that log(on_epoch=True) would give, logged once
             self.log_dict({f"train/{k}": v / sums["n"] for k, v in sums.items() if k != "n"})
+        # Epochs are counted 1…N, as in the paper, results.json and the console; without this key every
+        # logger would get Lightning's own `epoch`, counted from 0 (metrics.csv, W&B).
+        self.log("epoch", float(self.current_epoch + 1))
 
     # -- final test: reconstruction error of the clean input, anomaly = positive -----------------
     def test_step(self, batch, batch_idx: int) -> None:

@@ -30,6 +30,10 @@ class ProgressBar(RichProgressBar):
         self.progress.update(self.crafting_bar_id, total=total, completed=done, description=description)
         self.refresh(hard=True)
 
+    def _get_train_description(self, current_epoch: int) -> str:
+        """"Epoch 1/10" for the first of ten epochs (Lightning's bar would say "Epoch 0/9")."""
+        return f"Epoch {current_epoch + 1}/{self.trainer.max_epochs}"
+
     def get_metrics(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
         metrics = super().get_metrics(trainer, pl_module)
         losses = pl_module.epoch_losses() if trainer.training else {}

@@ -26,16 +26,17 @@ class ThresholdedF1(pl.Callback):
         self.positive = positive
         self.results: dict[str, float] = {}
 
-    def _scores(self, net, split):
-        return oriented(scores_of(net, split.images), split.labels, self.positive)
+    def _scores(self, net, split, batch_size: int):
+        return oriented(scores_of(net, split.images, batch_size), split.labels, self.positive)
 
     def compute(self, net, datamodule) -> dict[str, float]:
         """The F1 figures of `net` on the DataModule's test split (and validation threshold, if any)."""
         test, val = datamodule.test_set(), datamodule.val_set()
-        test_scores, test_positive = self._scores(net, test)
+        batch_size = datamodule.eval_batch_size
+        test_scores, test_positive = self._scores(net, test, batch_size)
         results = {f"f1_{self.positive}_max": best_threshold(test_scores, test_positive)[0]}
         if val is not None:
-            val_scores, val_positive = self._scores(net, val)
+            val_scores, val_positive = self._scores(net, val, batch_size)
             _, threshold = best_threshold(val_scores, val_positive)
             results[f"f1_{self.positive}_at_val_threshold"] = f1_at(test_scores, test_positive, threshold)
         return results

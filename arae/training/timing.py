@@ -56,7 +56,7 @@ class TrainingBudget(EpochTimer):
 
     def __init__(self, seconds: float) -> None:
         super().__init__()
-        if float(seconds) <= 0:
+        if not float(seconds) > 0:
             raise ConfigError(f"the training budget must be > 0 seconds, got {seconds}")
         self.budget = float(seconds)
 

@@ -1,5 +1,7 @@
 """Images in a run's own W&B run: reconstructions of fixed test images during training, and at the end the
-ROC curve and the anomaly scores by class. Nothing happens without a WandbLogger (logger=wandb)."""
+ROC curve (a picture and an interactive chart) and the anomaly scores by class. Each is logged at the
+training step of the epoch it shows, with that epoch (counted 1…N, as every metric of the run). Nothing
+happens without a WandbLogger (logger=wandb)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,13 @@ from pytorch_lightning.loggers import WandbLogger
 
 from arae.errors import ConfigError
 from arae.scoring import auroc, loader_scores, to_unit_interval
+
+
+def _at(trainer: pl.Trainer, epoch: int) -> dict[str, int]:
+    """Where a log call belongs: beside the metrics of the epoch it shows, with that epoch counted 1…N, at
+    the step Lightning logs an epoch's metrics at (the x-axis the WandbLogger gives every metric,
+    `trainer/global_step`): the step of the epoch's last batch, one before the optimiser steps taken."""
+    return {"trainer/global_step": max(trainer.global_step - 1, 0), "epoch": epoch}
 
 
 def _wandb_run(trainer: pl.Trainer):
@@ -44,6 +53,25 @@ def reconstruction_grid(net: torch.nn.Module, images: torch.Tensor, shape: tuple
     return grid[0] if shape[0] == 1 else grid.permute(1, 2, 0)  # make_grid repeats a grey channel thrice
 
 
+def as_uint8(image: torch.Tensor):
+    """An image in [0, 1] as a uint8 array in [0, 255]: wandb.Image casts a float array to uint8 without
+    scaling it, which would make every pixel 0 or 1 (black)."""
+    return image.clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+
+
+ROC_POINTS = 1000  # an interactive chart needs no more points than a figure shows
+
+
+def roc_points(scores: torch.Tensor, labels: torch.Tensor) -> list[tuple[float, float]]:
+    """(false positive rate, true positive rate) of the exact ROC curve, thinned to at most ROC_POINTS
+    points that keep both ends."""
+    from torchmetrics.functional.classification import binary_roc
+
+    fpr, tpr, _ = binary_roc(to_unit_interval(scores), labels.long())  # raw scores would pass a sigmoid
+    keep = torch.linspace(0, len(fpr) - 1, min(len(fpr), ROC_POINTS)).round().long().unique()
+    return list(zip(fpr[keep].tolist(), tpr[keep].tolist()))
+
+
 def _figure_image(fig):
     import matplotlib.pyplot as plt
     import numpy as np
@@ -61,11 +89,10 @@ def roc_figure(scores: torch.Tensor, labels: torch.Tensor):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from torchmetrics.functional.classification import binary_roc
 
-    fpr, tpr, _ = binary_roc(to_unit_interval(scores), labels.long())  # raw scores would pass a sigmoid
+    fpr, tpr = zip(*roc_points(scores, labels))
     fig, ax = plt.subplots(figsize=(4, 4))
-    ax.plot(fpr.numpy(), tpr.numpy(), label=f"AUROC {float(auroc(scores, labels)):.3f}")
+    ax.plot(fpr, tpr, label=f"AUROC {float(auroc(scores, labels)):.3f}")
     ax.plot([0, 1], [0, 1], ls=":", c="grey")
     ax.set(xlabel="false positive rate (normal flagged)", ylabel="true positive rate (anomaly flagged)")
     ax.legend(loc="lower right")
@@ -90,8 +117,9 @@ def score_histogram_figure(scores: torch.Tensor, labels: torch.Tensor):
 class WandbMedia(pl.Callback):
     """With a W&B logger: `media/reconstructions` (inputs above reconstructions of `per_class` fixed normal
     and anomalous images of the evaluation split) every `every_n_epochs` epochs and after the last one;
-    at the end `media/roc` and `media/score_histogram` on the evaluation split, and the scores by class as
-    W&B histograms (`scores/normal`, `scores/anomalous`)."""
+    at the end `media/roc` and `media/score_histogram` on the evaluation split, the ROC curve as an
+    interactive chart (`media/roc_curve`), and the scores by class as W&B histograms (`scores/normal`,
+    `scores/anomalous`)."""
 
     def __init__(self, every_n_epochs: int, per_class: int) -> None:
         if int(every_n_epochs) < 1 or int(per_class) < 1:
@@ -107,7 +135,7 @@ class WandbMedia(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._run = _wandb_run(trainer) if trainer.is_global_zero else None
         if self._run is not None:
-            self._images = pick_images(trainer.datamodule.val_dataloader(), self.per_class)
+            self._images = pick_images(trainer.datamodule.eval_dataloader(), self.per_class)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
@@ -120,21 +148,27 @@ class WandbMedia(pl.Callback):
         for name, images in zip(("normal", "anomalous"), self._images):
             if len(images):
                 grid = reconstruction_grid(pl_module.net, images.to(pl_module.device), shape)
-                panels[f"media/reconstructions_{name}"] = wandb.Image(grid.cpu().numpy(), caption=f"epoch {epoch}: inputs above, reconstructions below")
-        self._run.log({**panels, "epoch": epoch})
+                caption = f"epoch {epoch}: inputs above, reconstructions below"
+                panels[f"media/reconstructions_{name}"] = wandb.Image(as_uint8(grid), caption=caption)
+        self._run.log({**panels, **_at(trainer, epoch)})
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self._run is None:
             return
         import wandb
 
-        scores, labels = loader_scores(pl_module.net, trainer.datamodule.val_dataloader())
+        scores, labels = loader_scores(pl_module.net, trainer.datamodule.eval_dataloader())
         scores, labels = scores.float(), labels.long()
+        auc = float(auroc(scores, labels))
+        table = wandb.Table(columns=["false positive rate", "true positive rate"], data=roc_points(scores, labels))
         media = {
             "media/roc": wandb.Image(_figure_image(roc_figure(scores, labels))),
+            "media/roc_curve": wandb.plot.line(
+                table, "false positive rate", "true positive rate", title=f"ROC, anomaly positive (AUROC {auc:.3f})"
+            ),
             "media/score_histogram": wandb.Image(_figure_image(score_histogram_figure(scores, labels))),
         }
         for label, name in ((0, "normal"), (1, "anomalous")):
             if (labels == label).any():
                 media[f"scores/{name}"] = wandb.Histogram(scores[labels == label].numpy())
-        self._run.log(media)
+        self._run.log({**media, **_at(trainer, trainer.current_epoch)})  # after fit: the epochs trained

@@ -6,8 +6,10 @@ split, in `_split()`. The base holds the result and gives everything else one sh
 - `setup()` splits once (a second call does nothing); each method below needs it done.
 - `train_set()`: the training images; `train_dataloader()` yields (images, positions into it).
 - `val_set()` (None without a validation split; `has_validation`) and `test_set()`: labelled images.
-- `val_dataloader()`: the validation split, else the test split (the paper monitors test AUROC every
-  epoch); `test_dataloader()`: the test split. Batches are (images, labels), 1 = anomaly.
+- `eval_dataloader()`: the validation split, else the test split (the paper monitors test AUROC every
+  epoch), which the per-epoch evaluation reads (arae/training/monitor.py); `test_dataloader()`: the test
+  split. Batches are (images, labels), 1 = anomaly. Lightning's validation loop is not used: the
+  DataModule offers Lightning a training and a test loader only.
 - `calibration_split(fraction, seed)`: takes calibration images out of the training set (the detector's
   threshold); the DataModule changes its own training set, no one else does.
 - `report()`: what results.json records about the data.
@@ -19,6 +21,7 @@ defaults, so a key missing there fails at once.
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
 import pytorch_lightning as pl
@@ -26,6 +29,8 @@ import torch
 
 from arae.data.loaders import batch_loader
 from arae.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
@@ -48,6 +53,32 @@ class Splits(NamedTuple):
     train: torch.Tensor
     test: Labelled
     val: Labelled | None = None
+
+
+# Below these sizes a run still trains and reports an AUROC, but one that rests on too few images to mean
+# much (1 training image and 2 test images gave AUROC 0.0): a warning, kept in results.json's data_notes.
+MIN_TRAIN, MIN_PER_KIND = 10, 2
+
+
+def _images(n: int, kind: str) -> str:
+    return f"{n} {kind} image{'' if n == 1 else 's'}"
+
+
+def small_split_note(sizes: dict[str, int]) -> str | None:
+    """What is too small in a protocol's split sizes (`split_sizes()`), or None."""
+    evaluated = [(part, name) for part, name in (("test", "test"), ("val", "validation")) if f"{part}_normal" in sizes]
+    fewest = min((sizes[f"{part}_{kind}"] for part, _ in evaluated for kind in ("normal", "anomaly")), default=MIN_PER_KIND)
+    if sizes["train"] >= MIN_TRAIN and fewest >= MIN_PER_KIND:
+        return None
+    shown = [_images(sizes["train"], "training")] + [
+        f"{sizes[f'{part}_normal']} normal and {_images(sizes[f'{part}_anomaly'], f'anomalous {name}')}"
+        for part, name in evaluated
+    ]
+    return (
+        f"the splits are small: {', '.join(shown)}; an AUROC of so few images says little (at least {MIN_TRAIN} "
+        f"training images and {MIN_PER_KIND} normal and {MIN_PER_KIND} anomalous images per evaluation split are "
+        "advised): add images, or choose more normal classes"
+    )
 
 
 def _counts(part: str, split: Labelled | None) -> dict[str, int]:
@@ -74,6 +105,7 @@ class ProtocolDataModule(pl.LightningDataModule):
         self.normal_classes: tuple[int, ...] = ()
         self._splits: Splits | None = None
         self._train: torch.Tensor | None = None  # the training images, less any calibration split
+        self.notes: list[str] = []  # what setup() found worth saying about the split (small_split_note)
 
     def _split(self) -> Splits:
         raise NotImplementedError(f"{type(self).__name__} must say how it splits the data (_split)")
@@ -82,6 +114,10 @@ class ProtocolDataModule(pl.LightningDataModule):
         if self._splits is None:
             self._splits = self._split()
             self._train = self._splits.train
+            note = small_split_note(self.split_sizes())
+            self.notes = [note] if note else []
+            if note:
+                log.warning(note)
 
     def _ready(self) -> Splits:
         if self._splits is None:
@@ -131,13 +167,17 @@ class ProtocolDataModule(pl.LightningDataModule):
         """What results.json records about the data: the images trained and tested, the protocol's split
         sizes (before any calibration split) and what the source said about itself (e.g. missing files)."""
         splits = self._ready()
-        sizes = {"train": len(splits.train), **_counts("val", splits.val), **_counts("test", splits.test)}
         return {
             "n_train": len(self.train_set()),
             "n_test": len(splits.test.labels),
-            "split_sizes": sizes,
-            "data_notes": list(self.source.notes),
+            "split_sizes": self.split_sizes(),
+            "data_notes": [*self.source.notes, *self.notes],
         }
+
+    def split_sizes(self) -> dict[str, int]:
+        """The protocol's split sizes, before any calibration split."""
+        splits = self._ready()
+        return {"train": len(splits.train), **_counts("val", splits.val), **_counts("test", splits.test)}
 
     def state_dict(self) -> dict:
         return {"train_order": self.train_order.get_state()}
@@ -154,7 +194,8 @@ class ProtocolDataModule(pl.LightningDataModule):
     def _eval_loader(self, split: Labelled):
         return batch_loader(split.images, split.labels, batch_size=self.eval_batch_size, shuffle=False)
 
-    def val_dataloader(self):
+    def eval_dataloader(self):
+        """The split the per-epoch evaluation measures: the validation split, else the test split."""
         val = self.val_set()
         return self._eval_loader(val if val is not None else self.test_set())
 
