@@ -10,6 +10,7 @@ with a message that names it.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytorch_lightning as pl
@@ -22,9 +23,10 @@ from arae.training.progress import EpochLines, ProgressBar
 from arae.training.thresholded_f1 import ThresholdedF1
 from arae.training.timing import TrainingBudget
 from arae.training.wandb_media import WandbMedia
+from arae.training.wandb_model import WandbModel
 
 SHARED = (ProgressBar, EpochCheckpoint)
-PER_MEMBER = (EpochLines, ThresholdedF1, WandbMedia)
+PER_MEMBER = (EpochLines, ThresholdedF1, WandbMedia, WandbModel)
 WHY_NOT = {
     TrainingBudget: "a training-time budget stops each separate job after its own epochs; the members of one "
                     "ensemble share their epochs",
@@ -44,6 +46,18 @@ class MemberTrainer:
     @property
     def logger(self):
         return self.loggers[0] if self.loggers else None
+
+    @property
+    def checkpoint_callbacks(self) -> list:
+        """The checkpoint callbacks as member i's see them: what they save lands in member i's own file
+        (MemberCheckpointIO), so that is the path they name."""
+        path = self._trainer.strategy.checkpoint_io.paths[self._i]
+        views = []
+        for callback in self._trainer.checkpoint_callbacks:
+            view = copy.copy(callback)
+            view.path = path
+            views.append(view)
+        return views
 
     @property
     def callback_metrics(self) -> dict:
