@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +12,9 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from arae.detector import DetectorExport
-from arae.errors import ConfigError, StorageError, UserError
+from arae.errors import UserError
 from arae.results import LAST_K, RESULTS_FILE, run_settings, write_json_atomic
 from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer
@@ -26,11 +23,9 @@ from arae.training.checkpointing import AtomicCheckpointIO, RandomStates
 from arae.training.console import quiet_lightning
 from arae.training.interruption import Interrupted, StopAtEpochEnd, StopRequest
 from arae.training.monitor import EpochEvaluation, EvaluationSchedule, StalledLearning
-from arae.validation import check_threads, validate
+from arae.validation import check_single_device, check_threads, validate
 
 log = logging.getLogger(__name__)
-
-MATMUL_PRECISIONS = ("highest", "high", "medium")
 
 
 
@@ -52,12 +47,6 @@ def _loggers(cfg: DictConfig, resume: ResumePoint | None) -> list:
             logger.continue_after(resume.epoch)
         logger.log_hyperparams(params)
     return loggers
-
-
-def _finish_wandb(failed: bool) -> None:
-    wandb = sys.modules.get("wandb")
-    if wandb is not None and wandb.run is not None:
-        wandb.finish(exit_code=1 if failed else 0)
 
 
 def describe(cfg: DictConfig, datamodule) -> dict[str, Any]:
@@ -108,24 +97,6 @@ def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
     return training_build.build_module(cfg, datamodule.image_shape)
 
 
-def check_epochs(max_epochs: Any) -> int:
-    """The number of epochs to train: at least one (0 would record an untrained model as a result)."""
-    if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
-        raise ConfigError(f"trainer.max_epochs must be a whole number of epochs >= 1, got {max_epochs}")
-    return max_epochs
-
-
-def check_single_device(trainer: pl.Trainer) -> None:
-    """One run trains on one device; several devices are used by running several jobs at once."""
-    if trainer.world_size > 1:
-        raise ConfigError(
-            f"this run would train on {trainer.world_size} devices (trainer.devices, trainer.num_nodes), but one "
-            "run trains on one device (trainer.devices=1). To use several devices, run several jobs at once: a "
-            "sweep with a launcher, e.g. `python train.py -m hydra/launcher=joblib hydra.launcher.n_jobs=2 "
-            "normal_class=1,2`, or hydra/launcher=submitit_slurm with one GPU per job (docs/launchers.md)"
-        )
-
-
 @dataclass
 class JobParts:
     """What one job trains and evaluates, built from its config in a fixed order (the order in which the
@@ -140,11 +111,11 @@ class JobParts:
 
 
 def build_job(cfg: DictConfig) -> JobParts:
+    """Every separate job and every ensemble member is built here, so its settings are checked here, once
+    (arae.validation.validate), before anything is built."""
     validate(cfg)
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    max_epochs = check_epochs(cfg.trainer.max_epochs)
-    if cfg.matmul_precision not in MATMUL_PRECISIONS:
-        raise ConfigError(f"matmul_precision must be one of {', '.join(MATMUL_PRECISIONS)}, got {cfg.matmul_precision!r}")
+    max_epochs = int(cfg.trainer.max_epochs)
     torch.set_float32_matmul_precision(cfg.matmul_precision)
     set_threads(cfg.num_threads)
     evaluation = EpochEvaluation(EvaluationSchedule(max_epochs, cfg.last_k, cfg.eval_every_n_epochs))
@@ -255,50 +226,3 @@ def train(
         logger.log_metrics(final_metrics(results) | {"epoch": trainer.current_epoch}, step=trainer.global_step)
     write_json_atomic(output_dir / RESULTS_FILE, results)
     return results
-
-
-def _identity(cfg: DictConfig) -> dict[str, Any]:
-    try:
-        return {"run_name": cfg.run_name}
-    except Exception:  # the config itself may be what failed to resolve
-        return {}
-
-
-def run_job(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None) -> dict[str, Any]:
-    """`train`, with every outcome recorded in results.json: completed, failed (with its error) or
-    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; SIGINT: stopped at once, from the last
-    checkpoint; a re-run resumes it)."""
-    failed = True
-    with StopRequest(sigint=True) as stop:
-        try:
-            results = train(cfg, output_dir, stop, resume)
-            failed = False
-            return results
-        except BaseException as err:
-            interrupted = stop.requested or isinstance(err, (Interrupted, SIGTERMException))
-            payload = {
-                "status": "interrupted" if interrupted else "failed",
-                "error": f"{type(err).__name__}: {err}",
-                "user_error": user_error(err) is not None,
-                "overrides": _overrides(),
-                "traceback": traceback.format_exc(),
-                **_identity(cfg),
-            }
-            try:
-                write_json_atomic(output_dir / RESULTS_FILE, payload)
-            except StorageError:  # e.g. the full disk that stopped the run: its own error is the one to report
-                log.warning("could not record the failure in %s", output_dir / RESULTS_FILE)
-            if interrupted and not isinstance(err, Interrupted):
-                raise Interrupted(f"stopped by SIGTERM ({type(err).__name__}: {err})") from err
-            raise
-        finally:
-            _finish_wandb(failed)
-
-
-def _overrides() -> list[str]:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return list(HydraConfig.get().overrides.task)
-    except Exception:
-        return []

@@ -56,7 +56,7 @@ def job_config(faint_root, folder: Path, attack: str, normal_class: str, extra=(
 
 
 def train_separately(faint_root, root: Path, attack: str) -> Path:
-    from arae.pipeline import run_job
+    from arae.task import run_job
 
     for c in CLASSES:
         run_job(job_config(faint_root, root / c, attack, c), root / c)
