@@ -206,7 +206,7 @@ def test_through_the_launcher_each_member_logs_into_its_own_wandb_run_and_a_reru
         data = next(run.glob("*.wandb")).read_bytes()
         assert b"val/auroc" in data and b"train/loss" in data and b"test/auroc" in data and b"m0/" not in data
         assert list((run / "files" / "media" / "images").rglob("reconstructions_normal*.png"))
-        assert len(metrics_rows(folder)) == 3  # two epochs, the test
+        assert len(metrics_rows(folder)) == 4  # two epochs, the test, the final last-K summary
         runs.append(run.name)
     assert len(set(runs)) == 2
     again = run_train([*args, "skip_completed=true"], faint_root, tmp_path, env=env)
