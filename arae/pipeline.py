@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import sys
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +12,9 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from arae.detector import DetectorExport
-from arae.errors import ConfigError, StorageError, UserError
+from arae.errors import UserError
 from arae.results import LAST_K, RESULTS_FILE, run_settings, write_json_atomic
 from arae.resume import ResumePoint
 from arae.training import ARAEModule, EpochTimer
@@ -26,21 +23,10 @@ from arae.training.checkpointing import AtomicCheckpointIO, RandomStates
 from arae.training.console import quiet_lightning
 from arae.training.interruption import Interrupted, StopAtEpochEnd, StopRequest
 from arae.training.monitor import EpochEvaluation, EvaluationSchedule, StalledLearning
-from arae.validation import check_threads, validate
+from arae.validation import check_single_device, check_threads, validate
 
 log = logging.getLogger(__name__)
 
-MATMUL_PRECISIONS = ("highest", "high", "medium")
-
-
-
-def no_validation_loop(datamodule):
-    """The DataModule as the Trainer should see it: without a validation loader. The per-epoch evaluation is
-    the EpochEvaluation callback's (it reads `eval_dataloader()`), and a loader Lightning cannot use would
-    only make it warn that the module has no `validation_step`. The class keeps `val_dataloader` for the
-    ensemble engine alone; an attribute set to None is, for Lightning, a hook not implemented."""
-    datamodule.val_dataloader = None
-    return datamodule
 
 
 def user_error(err: BaseException) -> UserError | None:
@@ -61,12 +47,6 @@ def _loggers(cfg: DictConfig, resume: ResumePoint | None) -> list:
             logger.continue_after(resume.epoch)
         logger.log_hyperparams(params)
     return loggers
-
-
-def _finish_wandb(failed: bool) -> None:
-    wandb = sys.modules.get("wandb")
-    if wandb is not None and wandb.run is not None:
-        wandb.finish(exit_code=1 if failed else 0)
 
 
 def describe(cfg: DictConfig, datamodule) -> dict[str, Any]:
@@ -117,24 +97,6 @@ def build_module(cfg: DictConfig, datamodule) -> ARAEModule:
     return training_build.build_module(cfg, datamodule.image_shape)
 
 
-def check_epochs(max_epochs: Any) -> int:
-    """The number of epochs to train: at least one (0 would record an untrained model as a result)."""
-    if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
-        raise ConfigError(f"trainer.max_epochs must be a whole number of epochs >= 1, got {max_epochs}")
-    return max_epochs
-
-
-def check_single_device(trainer: pl.Trainer) -> None:
-    """One run trains on one device; several devices are used by running several jobs at once."""
-    if trainer.world_size > 1:
-        raise ConfigError(
-            f"this run would train on {trainer.world_size} devices (trainer.devices, trainer.num_nodes), but one "
-            "run trains on one device (trainer.devices=1). To use several devices, run several jobs at once: a "
-            "sweep with a launcher, e.g. `python train.py -m hydra/launcher=joblib hydra.launcher.n_jobs=2 "
-            "normal_class=1,2`, or hydra/launcher=submitit_slurm with one GPU per job (docs/launchers.md)"
-        )
-
-
 @dataclass
 class JobParts:
     """What one job trains and evaluates, built from its config in a fixed order (the order in which the
@@ -149,11 +111,11 @@ class JobParts:
 
 
 def build_job(cfg: DictConfig) -> JobParts:
+    """Every separate job and every ensemble member is built here, so its settings are checked here, once
+    (arae.validation.validate), before anything is built."""
     validate(cfg)
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    max_epochs = check_epochs(cfg.trainer.max_epochs)
-    if cfg.matmul_precision not in MATMUL_PRECISIONS:
-        raise ConfigError(f"matmul_precision must be one of {', '.join(MATMUL_PRECISIONS)}, got {cfg.matmul_precision!r}")
+    max_epochs = int(cfg.trainer.max_epochs)
     torch.set_float32_matmul_precision(cfg.matmul_precision)
     set_threads(cfg.num_threads)
     evaluation = EpochEvaluation(EvaluationSchedule(max_epochs, cfg.last_k, cfg.eval_every_n_epochs))
@@ -202,6 +164,41 @@ def results_record(
     }
 
 
+def ordered_callbacks(timer: EpochTimer, configured: list, evaluation, stop: StopRequest, export, stalled) -> list:
+    """Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
+    evaluation starts; the watch for a model that stopped learning follows it; the other configured callbacks
+    (the per-epoch log line) see its metrics; the checkpoint callback runs last of all (Lightning puts it
+    there)."""
+    return [
+        timer,
+        *(c for c in configured if isinstance(c, EpochTimer)),
+        evaluation,
+        stalled,
+        *(c for c in configured if not isinstance(c, EpochTimer)),
+        StopAtEpochEnd(stop),
+        RandomStates(),
+        export,
+    ]
+
+
+def make_trainer(cfg: DictConfig, loggers: list, callbacks: list, output_dir: Path, checkpoint_io) -> pl.Trainer:
+    """The Trainer of a job, or of an ensemble of jobs (arae/ensemble/), from `cfg.trainer`."""
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer,
+        logger=loggers or False,
+        callbacks=callbacks,
+        default_root_dir=str(output_dir),
+        plugins=[checkpoint_io],
+    )
+    check_single_device(trainer)
+    return trainer
+
+
+def final_metrics(results: dict[str, Any]) -> dict[str, float]:
+    """What the loggers get after the test: the last-K AUROC summary."""
+    return {f"final/{LAST_K}_{k}": v for k, v in results[LAST_K].items() if v is not None}
+
+
 def train(
     cfg: DictConfig, output_dir: Path, stop: StopRequest | None = None, resume: ResumePoint | None = None
 ) -> dict[str, Any]:
@@ -213,29 +210,10 @@ def train(
     timer = EpochTimer()
     export = DetectorExport(parts.calibration, parts.calibration_images, datamodule.eval_batch_size,
                             detector_metadata(cfg, datamodule))
-    # Epoch-end hooks run in this order: timers (also a TrainingBudget from the config) stop before the
-    # evaluation starts; the other configured callbacks (the per-epoch log line) see its metrics; the
-    # checkpoint callback runs last of all (Lightning puts it there).
     configured = [callback(c) for c in (cfg.callbacks or {}).values() if c is not None]
-    callbacks = [
-        timer,
-        *(c for c in configured if isinstance(c, EpochTimer)),
-        evaluation,
-        StalledLearning(),
-        *(c for c in configured if not isinstance(c, EpochTimer)),
-        StopAtEpochEnd(stop or StopRequest()),
-        RandomStates(),
-        export,
-    ]
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer,
-        logger=_loggers(cfg, resume) or False,
-        callbacks=callbacks,
-        default_root_dir=str(output_dir),
-        plugins=[AtomicCheckpointIO()],
-    )
-    check_single_device(trainer)
-    trainer.fit(module, datamodule=no_validation_loop(datamodule), ckpt_path=str(resume.path) if resume else None)
+    callbacks = ordered_callbacks(timer, configured, evaluation, stop or StopRequest(), export, StalledLearning())
+    trainer = make_trainer(cfg, _loggers(cfg, resume), callbacks, output_dir, AtomicCheckpointIO())
+    trainer.fit(module, datamodule=datamodule, ckpt_path=str(resume.path) if resume else None)
     if stop is not None and stop.requested:
         raise Interrupted(f"stopped by SIGTERM after epoch {trainer.current_epoch} of {parts.max_epochs}")
     test_metrics = trainer.test(module, datamodule=datamodule, verbose=False)[0]
@@ -244,55 +222,7 @@ def train(
         test={k.removeprefix("test/"): float(v) for k, v in test_metrics.items()},
         epoch_seconds=timer.seconds, started=started, resume=resume, output_dir=output_dir,
     )
-    final = {f"final/{LAST_K}_{k}": v for k, v in results[LAST_K].items() if v is not None}
     for logger in trainer.loggers:  # the last row of metrics.csv: the run's last epoch and step, as the test row
-        logger.log_metrics(final | {"epoch": trainer.current_epoch}, step=trainer.global_step)
+        logger.log_metrics(final_metrics(results) | {"epoch": trainer.current_epoch}, step=trainer.global_step)
     write_json_atomic(output_dir / RESULTS_FILE, results)
     return results
-
-
-def _identity(cfg: DictConfig) -> dict[str, Any]:
-    try:
-        return {"run_name": cfg.run_name}
-    except Exception:  # the config itself may be what failed to resolve
-        return {}
-
-
-def run_job(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None) -> dict[str, Any]:
-    """`train`, with every outcome recorded in results.json: completed, failed (with its error) or
-    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; SIGINT: stopped at once, from the last
-    checkpoint; a re-run resumes it)."""
-    failed = True
-    with StopRequest(sigint=True) as stop:
-        try:
-            results = train(cfg, output_dir, stop, resume)
-            failed = False
-            return results
-        except BaseException as err:
-            interrupted = stop.requested or isinstance(err, (Interrupted, SIGTERMException))
-            payload = {
-                "status": "interrupted" if interrupted else "failed",
-                "error": f"{type(err).__name__}: {err}",
-                "user_error": user_error(err) is not None,
-                "overrides": _overrides(),
-                "traceback": traceback.format_exc(),
-                **_identity(cfg),
-            }
-            try:
-                write_json_atomic(output_dir / RESULTS_FILE, payload)
-            except StorageError:  # e.g. the full disk that stopped the run: its own error is the one to report
-                log.warning("could not record the failure in %s", output_dir / RESULTS_FILE)
-            if interrupted and not isinstance(err, Interrupted):
-                raise Interrupted(f"stopped by SIGTERM ({type(err).__name__}: {err})") from err
-            raise
-        finally:
-            _finish_wandb(failed)
-
-
-def _overrides() -> list[str]:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        return list(HydraConfig.get().overrides.task)
-    except Exception:
-        return []

@@ -181,6 +181,7 @@ def _readable_results(path: Path) -> dict[str, Any]:
 # Who wrote a checkpoint: Lightning's Trainer (a separate job) or the ensemble trainer (arae/ensemble/),
 # whose checkpoints carry this entry. Each continues only its own.
 ENSEMBLE_KEY = "arae_ensemble"
+ENSEMBLE_FORMAT = 2  # of the ENSEMBLE_KEY entry (arae/ensemble/checkpoint.py)
 LIGHTNING, ENSEMBLE = "lightning", "ensemble"
 
 
@@ -219,6 +220,8 @@ def resume_point(
     if changed:
         return None, f"its checkpoint has other settings ({', '.join(changed[:6])}{' ...' if len(changed) > 6 else ''})"
     writer = ENSEMBLE if ENSEMBLE_KEY in checkpoint else LIGHTNING
+    if writer == ENSEMBLE and checkpoint[ENSEMBLE_KEY].get("format") != ENSEMBLE_FORMAT:
+        return None, "its checkpoint was written by an older ensemble trainer, which this one cannot continue"
     if writer not in writers:
         return None, (f"its checkpoint was written by the {writer} trainer (re-run the sweep with "
                       f"{'hydra/launcher=ensemble' if writer == ENSEMBLE else 'another launcher'} to continue it)")

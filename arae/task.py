@@ -1,9 +1,16 @@
-"""The Hydra task function that `train.py` runs: one job, a readable summary, and clean messages for user
-errors. (The command-line tools are arae/detector/cli.py and arae/analysis/cli.py.)"""
+"""A run from start to end, and the Hydra task function that `train.py` (`arae-train`) runs.
+
+The path of one run: `train.py` → `arae.train.main` (Hydra parses the command line) → `run_from_hydra`
+(here: exit codes, the summary) → `run_job` (here: the job's folder lock, skip or resume, every outcome
+recorded in results.json) → `arae.pipeline.train` (build everything from the config, fit, test). The
+settings are checked once, by `arae.validation.validate`, when the job is built.
+(The command-line tools are arae/detector/cli.py and arae/analysis/cli.py.)"""
 
 from __future__ import annotations
 
+import logging
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +18,17 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import CompactHydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 from rich.console import Console
 from rich.table import Table
 
-from arae.errors import ConfigError, print_error
-from arae.pipeline import run_job, user_error
-from arae.results import LAST_K
-from arae.resume import completed_results, job_lock, prepare_attempt, remove_partial_writes_of
-from arae.training.interruption import Interrupted
+from arae.errors import StorageError, print_error
+from arae.pipeline import train, user_error
+from arae.results import LAST_K, RESULTS_FILE, write_json_atomic
+from arae.resume import ResumePoint, completed_results, job_lock, prepare_attempt, remove_partial_writes_of
+from arae.training.interruption import Interrupted, StopRequest
+
+log = logging.getLogger("arae")
 
 
 class JobFailed(CompactHydraException):
@@ -48,24 +58,6 @@ def print_summary(results: dict[str, Any], console: Console | None = None) -> No
     console.print(f"results: {path}", soft_wrap=True, markup=False, highlight=False)
 
 
-OBJECTIVES = ("val/auroc", "val/auroc_last_k_mean")
-
-
-def check_search(cfg: DictConfig) -> None:
-    """A hyperparameter search (`optimized_metric` set, conf/hparams_search/) needs a validation split:
-    without one, val/* is computed on the test split, and the search would tune on the test set."""
-    metric = cfg.get("optimized_metric")
-    if metric is None:
-        return
-    if metric not in OBJECTIVES:
-        raise ConfigError(f"optimized_metric must be one of {', '.join(OBJECTIVES)}, got {metric!r}")
-    if not cfg.protocol.get("validation", False):
-        raise ConfigError(
-            f"the search optimises {metric} on a validation split, but protocol {cfg.protocol.name} has none "
-            "(its val/* would be the test split): add protocol=p1 protocol.validation=true"
-        )
-
-
 def validation_objective(results: dict[str, Any], metric: str | None) -> float | None:
     """The value a sweeper optimises: a validation AUROC, never a test one; None without a validation split."""
     if not results.get("has_validation"):
@@ -75,27 +67,81 @@ def validation_objective(results: dict[str, Any], metric: str | None) -> float |
     return results[LAST_K]["mean"]
 
 
+def _finish_wandb(failed: bool) -> None:
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish(exit_code=1 if failed else 0)
+
+
+
+def _identity(cfg: DictConfig) -> dict[str, Any]:
+    try:
+        return {"run_name": cfg.run_name}
+    except Exception:  # the config itself may be what failed to resolve
+        return {}
+
+
+def recorded_train(cfg: DictConfig, output_dir: Path, resume: ResumePoint | None = None) -> dict[str, Any]:
+    """`arae.pipeline.train`, with every outcome recorded in results.json: completed, failed (with its error) or
+    interrupted (SIGTERM: stopped at an epoch end, checkpoint saved; SIGINT: stopped at once, from the last
+    checkpoint; a re-run resumes it)."""
+    failed = True
+    with StopRequest(sigint=True) as stop:
+        try:
+            results = train(cfg, output_dir, stop, resume)
+            failed = False
+            return results
+        except BaseException as err:
+            interrupted = stop.requested or isinstance(err, (Interrupted, SIGTERMException))
+            payload = {
+                "status": "interrupted" if interrupted else "failed",
+                "error": f"{type(err).__name__}: {err}",
+                "user_error": user_error(err) is not None,
+                "overrides": _overrides(),
+                "traceback": traceback.format_exc(),
+                **_identity(cfg),
+            }
+            try:
+                write_json_atomic(output_dir / RESULTS_FILE, payload)
+            except StorageError:  # e.g. the full disk that stopped the run: its own error is the one to report
+                log.warning("could not record the failure in %s", output_dir / RESULTS_FILE)
+            if interrupted and not isinstance(err, Interrupted):
+                raise Interrupted(f"stopped by SIGTERM ({type(err).__name__}: {err})") from err
+            raise
+        finally:
+            _finish_wandb(failed)
+
+
+def _overrides() -> list[str]:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return list(HydraConfig.get().overrides.task)
+    except Exception:
+        return []
+
+
+def run_job(cfg: DictConfig, output_dir: Path) -> tuple[dict[str, Any], bool]:
+    """One job in its folder, the one entry for a run: (its results, whether it trained now). Holds the
+    folder's lock; a completed job (skip_completed) is not run again, an unfinished one continues from its
+    checkpoint where it can (arae/resume.py), and every outcome is recorded in results.json."""
+    with job_lock(output_dir):
+        remove_partial_writes_of(output_dir, cfg)
+        resume = None
+        if cfg.get("skip_completed"):
+            done = completed_results(output_dir, cfg)
+            if done is not None:
+                return done, False
+            resume = prepare_attempt(output_dir, cfg)
+        return recorded_train(cfg, output_dir, resume), True
+
+
 def run_from_hydra(cfg: DictConfig) -> float | None:
     """Run one job; return its validation objective (`validation_objective`), what a sweeper optimises."""
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     try:
-        check_search(cfg)
-    except ConfigError as err:  # every trial of the search would fail alike: stop it here
-        print_error(err)
-        sys.exit(2)
-    metric = cfg.get("optimized_metric")
-    try:
-        with job_lock(output_dir):
-            remove_partial_writes_of(output_dir, cfg)
-            resume = None
-            if cfg.get("skip_completed"):
-                done = completed_results(output_dir, cfg)
-                if done is not None:
-                    print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
-                    return validation_objective(done, metric)
-                resume = prepare_attempt(output_dir, cfg)
-            results = run_job(cfg, output_dir, resume)
+        results, trained = run_job(cfg, output_dir)
     except Interrupted as err:
         # The whole process was asked to stop: so is the rest of a sweep.
         Console(stderr=True).print(
@@ -113,5 +159,8 @@ def run_from_hydra(cfg: DictConfig) -> float | None:
             # The sweep goes on with the other jobs and names this failure at its end, without a traceback.
             raise JobFailed(f"the job in {output_dir} stopped: {problem}") from None
         sys.exit(2)
-    print_summary(results)
-    return validation_objective(results, metric)
+    if trained:
+        print_summary(results)
+    else:
+        print(f"skipped {cfg.run_name}: {output_dir} holds its completed results.json")
+    return validation_objective(results, cfg.get("optimized_metric"))

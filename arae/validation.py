@@ -212,9 +212,54 @@ def check_leak(cfg: DictConfig) -> None:
                           "attack.leak_weight=0")
 
 
+MATMUL_PRECISIONS = ("highest", "high", "medium")  # torch.set_float32_matmul_precision's
+OBJECTIVES = ("val/auroc", "val/auroc_last_k_mean")  # what a hyperparameter search may optimise
+
+
+def check_epochs(max_epochs: Any) -> None:
+    """The number of epochs to train: at least one (0 would record an untrained model as a result)."""
+    if not _whole(max_epochs) or max_epochs < 1:
+        raise ConfigError(f"trainer.max_epochs must be a whole number of epochs >= 1, got {max_epochs}")
+
+
+def check_matmul_precision(value: Any) -> None:
+    if value not in MATMUL_PRECISIONS:
+        raise ConfigError(f"matmul_precision must be one of {', '.join(MATMUL_PRECISIONS)}, got {value!r}")
+
+
+def check_search(cfg: DictConfig) -> None:
+    """A hyperparameter search (`optimized_metric` set, conf/hparams_search/) needs a validation split:
+    without one, val/* is computed on the test split, and the search would tune on the test set."""
+    metric = cfg.get("optimized_metric")
+    if metric is None:
+        return
+    if metric not in OBJECTIVES:
+        raise ConfigError(f"optimized_metric must be one of {', '.join(OBJECTIVES)}, got {metric!r}")
+    if not cfg.protocol.get("validation", False):
+        raise ConfigError(
+            f"the search optimises {metric} on a validation split, but protocol {cfg.protocol.name} has none "
+            "(its val/* would be the test split): add protocol=p1 protocol.validation=true"
+        )
+
+
+def check_single_device(trainer) -> None:
+    """The one check that needs the built Trainer (its world size resolves trainer.devices=auto and
+    num_nodes): one run trains on one device; several devices are used by running several jobs at once."""
+    if trainer.world_size > 1:
+        raise ConfigError(
+            f"this run would train on {trainer.world_size} devices (trainer.devices, trainer.num_nodes), but one "
+            "run trains on one device (trainer.devices=1). To use several devices, run several jobs at once: a "
+            "sweep with a launcher, e.g. `python train.py -m hydra/launcher=joblib hydra.launcher.n_jobs=2 "
+            "normal_class=1,2`, or hydra/launcher=submitit_slurm with one GPU per job (docs/launchers.md)"
+        )
+
+
 def validate(cfg: DictConfig) -> None:
-    """Raise a ConfigError for the first setting that cannot work."""
+    """Raise a ConfigError for the first setting that cannot work. Every job and ensemble member passes here
+    (arae.pipeline.build_job) before anything is built; the objects built afterwards still check their own
+    arguments, for code that builds them without a config (docs/extending.md)."""
     check_no_nan(cfg)
+    check_epochs(cfg.trainer.max_epochs)
     check_positive_int(cfg.dataset.batch_size, "dataset.batch_size", "dataset.batch_size=64")
     check_seed(cfg.seed)
     check_learning_rate(cfg.optimizer)
@@ -226,6 +271,8 @@ def validate(cfg: DictConfig) -> None:
     check_leak(cfg)
     check_tau(cfg.protocol)
     check_trainer_keys(cfg.trainer)
+    check_matmul_precision(cfg.matmul_precision)
+    check_search(cfg)
     check_wandb_online(cfg)
 
 
@@ -291,5 +338,6 @@ class SettingsCheck(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         with _exit_on_user_error():
+            check_search(config)  # a search on the test split: stopped before its first trial
             check_sweep(config)
             check_output_folder(config, "hydra.sweep.dir")

@@ -16,7 +16,6 @@ from timing import timed
 from arae.config import register_resolvers
 from arae.data.registry import register_source
 from arae.data.sources import ImageSource
-from arae.pipeline import no_validation_loop
 from arae.training import EpochTimer
 from arae.training.monitor import evaluate
 
@@ -103,7 +102,7 @@ def framework_epoch(cfg: DictConfig, module, datamodule, root: str) -> tuple[flo
     of saving that trainer's checkpoint (what the checkpoint callback writes every few epochs)."""
     timer = EpochTimer()
     trainer = trainer_for(cfg, root, [timer])
-    trainer.fit(module, datamodule=no_validation_loop(datamodule))
+    trainer.fit(module, datamodule=datamodule)
     start = time.perf_counter()
     trainer.save_checkpoint(str(Path(root) / "bench.ckpt"))
     return timer.seconds[0], time.perf_counter() - start

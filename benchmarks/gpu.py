@@ -203,7 +203,7 @@ def sweep_command(args, sweep_dir: Path, data_root: Path, launcher: str | None) 
     if args.dry:
         command += [f"trainer.max_epochs={DRY['epochs']}", f"dataset.pgd_steps={DRY['steps']}",
                     f"num_threads={args.threads}", *DRY_ATTACKS]
-        if launcher != "ensemble":  # the ensemble trains whole epochs only (it refuses limit_train_batches)
+        if launcher != "ensemble":  # ensemble epochs stay whole: a limit must cut every member's epoch or none
             command += [f"dataset.batch_size={DRY['batch_size']}", f"+trainer.limit_train_batches={DRY['batches']}"]
     else:
         command.append("trainer=gpu")

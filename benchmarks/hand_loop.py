@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig
 
-from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack
+from arae.attacks import PGD, LatentDistance, LinfBall, NoAttack, default_stream
 from arae.scoring import anomaly_metrics
 
 
@@ -31,7 +31,8 @@ def hand_linf_pgd(net, x, eps: float, steps: int, step_size: float) -> torch.Ten
 
 def hand_attack(attack):
     """A hand-written equivalent of the configured attack where there is one (none, L-inf PGD on the
-    latent distance); otherwise the project's own attack object (framework-free plain PyTorch)."""
+    latent distance); otherwise the project's own attack object (framework-free plain PyTorch), called as
+    `attack(net, x)` with torch's default generator, as the hand-written ones draw."""
     if isinstance(attack, NoAttack):
         return (lambda net, x: x), "hand-written"
     if (
@@ -41,7 +42,7 @@ def hand_attack(attack):
         and attack.random_start
     ):
         return (lambda net, x: hand_linf_pgd(net, x, attack.ball.eps, attack.steps, attack.step_size)), "hand-written"
-    return attack, "attack object"
+    return (lambda net, x: attack(net, x, default_stream(x.device))), "attack object"
 
 
 def autocast_attack(attack, device: torch.device, dtype: str):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fakedata import write_idx_dataset
+from fakedata import write_faint_idx_dataset, write_idx_dataset
 from fakeimages import write_image_datasets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,6 +24,21 @@ TINY = [
     "callbacks.checkpoint=null",
     "trainer.enable_progress_bar=false",
 ]
+
+
+# Overrides that make each attack config cheap: few PGD steps, a coarse spatial grid (union members too).
+_UNION = ["attack.adversary.members.linf.steps=2", "attack.adversary.members.l2.steps=2",
+          "attack.adversary.members.spatial.angle_step=15"]
+CHEAP_ATTACK = {
+    "none": [], "noise": [], "linf_fast": [],
+    "linf": ["attack.adversary.steps=3"], "linf_rec": ["attack.adversary.steps=3"], "l2": ["attack.adversary.steps=3"],
+    "spatial": ["attack.adversary.angle_step=15"],
+    "union": _UNION, "union_concat": _UNION, "union_script": _UNION,
+}
+
+# Short runs on `faint_root` whose AUROC moves from epoch to epoch (lr 0.01 learns something in a few steps).
+FAINT = ["trainer.max_epochs=2", "dataset.batch_size=16", "optimizer.lr=0.01", "eval_every_n_epochs=1", "num_threads=1",
+         "logger=none", "trainer.enable_progress_bar=false", "skip_completed=false"]
 
 
 def conf_settings(name: str, key: str | None = None) -> dict:
@@ -65,6 +80,16 @@ def mlp(image_shape, **settings):
     return MLPAutoencoder(image_shape, **{**conf_settings("model/mlp"), **settings})
 
 
+def rng(seed: int = 0):
+    """The randomness an attack is called with: a CPU generator seeded with `seed` (the numbers torch's
+    global generator gives after torch.manual_seed(seed))."""
+    import torch
+
+    from arae.attacks import Stream
+
+    return Stream(torch.Generator().manual_seed(seed))
+
+
 @pytest.fixture
 def model():
     """A small seeded MLP autoencoder on 1x8x8 images, for attack and speed tests."""
@@ -103,6 +128,13 @@ def fake_root(tmp_path_factory) -> Path:
     write_idx_dataset(root, "MNIST")
     write_idx_dataset(root, "FashionMNIST")
     return root
+
+
+@pytest.fixture(scope="session")
+def faint_root(tmp_path_factory) -> Path:
+    """A data root holding a tiny MNIST whose classes are only faintly visible (fakedata.faint_class_images):
+    short runs on it have an AUROC well inside (0, 1) that moves between epochs."""
+    return write_faint_idx_dataset(tmp_path_factory.mktemp("faint"))
 
 
 @pytest.fixture(scope="session")

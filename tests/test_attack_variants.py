@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import conf_settings
+from conftest import conf_settings, rng
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig
@@ -42,7 +42,7 @@ def per_sample_l2(t):
 @pytest.mark.parametrize("objective", [LatentDistance(), ReconstructionError()])
 def test_l2_pgd_keeps_bound_and_pixel_range(model, batch, objective):
     eps = 1.5
-    x_adv = PGD(L2Ball(eps), objective, **{**L2, "steps": 20, "step_size": 0.3})(model, batch)
+    x_adv = PGD(L2Ball(eps), objective, **{**L2, "steps": 20, "step_size": 0.3})(model, batch, rng())
     assert x_adv.shape == batch.shape and not x_adv.requires_grad
     assert per_sample_l2(x_adv - batch).max() <= eps + 1e-5
     assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
@@ -50,9 +50,8 @@ def test_l2_pgd_keeps_bound_and_pixel_range(model, batch, objective):
 
 
 def test_l2_ball_start_step_and_projection():
-    torch.manual_seed(0)
     ball = L2Ball(2.0)
-    start = ball.random_start(torch.zeros(500, 3, 4, 4))
+    start = ball.random_start(torch.zeros(500, 3, 4, 4), rng())
     norms = per_sample_l2(start)
     assert norms.max() <= 2.0 + 1e-5 and norms.min() > 0
     assert norms.std() > 0  # inside the ball, not on its sphere only
@@ -69,10 +68,8 @@ def test_l2_ball_start_step_and_projection():
 def test_l2_pgd_raises_objective_over_random_start(model, batch):
     objective = LatentDistance()
     reference = objective.reference(model, batch)
-    torch.manual_seed(5)
-    start = PGD(L2Ball(1.0), objective, **{**L2, "steps": 1, "step_size": 1e-12})(model, batch)
-    torch.manual_seed(5)
-    attacked = PGD(L2Ball(1.0), objective, **{**L2, "steps": 30})(model, batch)
+    start = PGD(L2Ball(1.0), objective, **{**L2, "steps": 1, "step_size": 1e-12})(model, batch, rng(5))
+    attacked = PGD(L2Ball(1.0), objective, **{**L2, "steps": 30})(model, batch, rng(5))
     with torch.no_grad():
         assert (objective(model, attacked, reference) > objective(model, start, reference)).float().mean() >= 0.9
 
@@ -102,7 +99,7 @@ def test_identity_transform_is_exact(batch):
 @pytest.mark.parametrize("objective", [LatentDistance(), ReconstructionError()])
 def test_spatial_returns_the_best_grid_transform_per_sample(model, batch, objective):
     attack = small_grid(objective)
-    x_adv = attack(model, batch)
+    x_adv = attack(model, batch, rng())
     assert x_adv.shape == batch.shape and x_adv.min() >= 0 and x_adv.max() <= 1
     reference = objective.reference(model, batch)
     with torch.no_grad():  # brute force, one transform at a time, as a check of the batched search
@@ -123,8 +120,8 @@ def test_batched_grid_equals_one_transform_at_a_time(batch):
 
 
 def test_spatial_grid_chunking_changes_nothing(model, batch):
-    whole = small_grid()(model, batch)
-    chunked = small_grid(max_elements=3 * batch.numel())(model, batch)  # 3 transforms at a time
+    whole = small_grid()(model, batch, rng())
+    chunked = small_grid(max_elements=3 * batch.numel())(model, batch, rng())  # 3 transforms at a time
     assert torch.allclose(whole, chunked, atol=1e-6)
 
 
@@ -153,10 +150,9 @@ def members():
 
 def test_union_worst_scores_at_least_each_member(model, batch):
     objective = LatentDistance()
-    torch.manual_seed(3)
-    worst = Union(members(), objective, mode="worst")(model, batch)
-    torch.manual_seed(3)  # the same random starts again
-    outputs = [attack(model, batch) for attack in members().values()]
+    worst = Union(members(), objective, mode="worst")(model, batch, rng(3))
+    same = rng(3)  # the same random starts again
+    outputs = [attack(model, batch, same) for attack in members().values()]
     reference = objective.reference(model, batch)
     with torch.no_grad():
         scores = torch.stack([objective(model, out, reference) for out in outputs])
@@ -169,10 +165,9 @@ def test_union_worst_scores_at_least_each_member(model, batch):
 
 
 def test_union_concat_stacks_members_in_blocks(model, batch):
-    torch.manual_seed(3)
-    out = Union(members(), None, mode="concat")(model, batch)
-    torch.manual_seed(3)
-    expected = torch.cat([attack(model, batch) for attack in members().values()])
+    out = Union(members(), None, mode="concat")(model, batch, rng(3))
+    same = rng(3)
+    expected = torch.cat([attack(model, batch, same) for attack in members().values()])
     assert out.shape == (3 * len(batch), *batch.shape[1:])
     assert torch.allclose(out, expected, atol=1e-6)
 
@@ -202,18 +197,17 @@ def test_epoch_crafting_stores_k_examples_per_sample(model, batch):
     """Under epoch crafting, a concat union's examples come back by sample index, k blocks of B."""
     attack = Union({"spatial": small_grid(), "none": NoAttack()}, None, mode="concat")
     crafting = EpochCrafting(chunk_size=5, autocast=None)  # chunks that do not divide the data
-    crafting.on_epoch_start(attack, model, batch)
+    crafting.on_epoch_start(attack, model, batch, rng())
     index = torch.tensor([9, 2, 15, 2])
-    got = crafting.adversarial(attack, model, batch[index], index)
-    expected = BatchCrafting(autocast=None).adversarial(attack, model, batch[index], index)
+    got = crafting.adversarial(attack, model, batch[index], index, rng())
+    expected = BatchCrafting(autocast=None).adversarial(attack, model, batch[index], index, rng())
     assert got.shape == (8, *batch.shape[1:])
     assert torch.allclose(got, expected, atol=1e-6)
 
 
 # -- noise and none ------------------------------------------------------------------------------
 def test_noise_lies_in_its_bounds(model, batch):
-    torch.manual_seed(0)
-    noisy = UniformNoise(0.02, 0.1, clip=True)(model, batch)
+    noisy = UniformNoise(0.02, 0.1, clip=True)(model, batch, rng())
     diff = noisy - batch
     assert noisy.min() >= 0.0 and noisy.max() <= 1.0
     assert diff.max() <= 0.1 + 1e-6
@@ -230,7 +224,7 @@ def test_noise_bad_bounds_are_refused():
 
 
 def test_none_is_identity(model, batch):
-    assert torch.equal(NoAttack()(model, batch), batch)
+    assert torch.equal(NoAttack()(model, batch, rng()), batch)
 
 
 # -- every attack config: crafting leaves the model as it was -----------------------------------
@@ -271,7 +265,7 @@ def test_crafting_never_changes_weights_or_mode(name, mode, model, batch):
     attack, _ = attack_from_config(name)
     model.train(mode == "train")
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    x_adv = attack(model, batch)
+    x_adv = attack(model, batch, rng())
     assert model.training == (mode == "train")
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(p.grad is None and p.requires_grad for p in model.parameters())

@@ -18,9 +18,9 @@ class CountingAttack:
     def __init__(self, attack) -> None:
         self.attack, self.images = attack, 0
 
-    def __call__(self, model, x):
+    def __call__(self, model, x, rng):
         self.images += len(x)
-        return self.attack(model, x)
+        return self.attack(model, x, rng)
 
 
 def _attacked_images(fake_root, limit_train_batches) -> tuple[int, int]:

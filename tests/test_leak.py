@@ -5,6 +5,7 @@ import copy
 
 import pytest
 import torch
+from conftest import rng
 from test_attack_variants import compose_train
 
 from arae.attacks import PGD, L2Ball, LatentDistance, LeakyPGD, LinfBall, Union, leaks_gradient
@@ -36,11 +37,11 @@ def union(leak_weight):
 
 
 def random_starts(x, seed=7):
-    """The starts that union() draws after torch.manual_seed(seed): L-inf first, then L2 (members' order)."""
-    torch.manual_seed(seed)
-    linf = (x + LinfBall(EPS).random_start(x)).clamp(0, 1)
+    """The starts that union() draws from rng(seed): L-inf first, then L2 (members' order)."""
+    starts = rng(seed)
+    linf = (x + LinfBall(EPS).random_start(x, starts)).clamp(0, 1)
     l2 = L2Ball(L2_EPS)
-    return linf, (x + l2.project(l2.random_start(x))).clamp(0, 1)
+    return linf, (x + l2.project(l2.random_start(x, starts))).clamp(0, 1)
 
 
 def script_update(model, x):
@@ -83,8 +84,7 @@ def script_update(model, x):
 def arae_update(model, x, attack, block_gamma=None):
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     loss = ARAELoss(GAMMA, block_gamma)
-    torch.manual_seed(7)
-    optimisation_step(model, optimizer, BatchCrafting(None), attack, loss, x, torch.arange(len(x)))
+    optimisation_step(model, optimizer, BatchCrafting(None), attack, loss, x, torch.arange(len(x)), rng(7))
     return model
 
 
@@ -109,8 +109,7 @@ def test_block_gamma_control_equals_the_leak_at_the_final_iterate():
     control = arae_update(relu_model(), x, union(leak_weight=0.0), block_gamma=[GAMMA + k * 1.0, GAMMA])
     # By hand: the written loss plus 1.0 x the L-inf block's latent MSE at its final iterate.
     model = relu_model()
-    torch.manual_seed(7)
-    adv = union(0.0)(model, x)
+    adv = union(0.0)(model, x, rng(7))
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     loss = ARAELoss(GAMMA, None)(model, x, adv)["loss"]
     extra = (model.encode(adv[:len(x)]) - model.encode(x)).pow(2).mean()
@@ -122,9 +121,9 @@ def test_block_gamma_control_equals_the_leak_at_the_final_iterate():
 def test_without_the_leak_no_attack_gradient_reaches_the_step():
     model, x = relu_model(), images()
     for attack in (union(leak_weight=0.0), union(leak_weight=1.0).members["l2"]):
-        attack(model, x)
+        attack(model, x, rng())
         assert all(p.grad is None for p in model.parameters())
-    union(leak_weight=1.0)(model, x)
+    union(leak_weight=1.0)(model, x, rng())
     assert all(p.grad is not None for p in model.encoder.parameters())
 
 
@@ -143,7 +142,7 @@ def test_the_leak_is_switched_by_the_config():
 
 def test_block_gamma_must_match_the_blocks():
     model, x = relu_model(), images()
-    adv = union(0.0)(model, x)
+    adv = union(0.0)(model, x, rng())
     with pytest.raises(ConfigError, match="block_gamma has 3 weights"):
         ARAELoss(GAMMA, [1.0, 1.0, 1.0])(model, x, adv)
     with pytest.raises(ConfigError, match="weights >= 0"):
@@ -160,8 +159,6 @@ def test_bad_leak_weight_is_refused(weight):
 
 def test_leak_without_weight_is_plain_pgd():
     model, x = relu_model(), images()
-    torch.manual_seed(3)
-    plain = PGD(LinfBall(EPS), LatentDistance(), steps=3, step_size=None, random_start=True)(copy.deepcopy(model), x)
-    torch.manual_seed(3)
+    plain = PGD(LinfBall(EPS), LatentDistance(), steps=3, step_size=None, random_start=True)(copy.deepcopy(model), x, rng(3))
     leaky = LeakyPGD(LinfBall(EPS), LatentDistance(), steps=3, step_size=None, random_start=True, leak_weight=0.0)
-    assert torch.equal(plain, leaky(model, x))
+    assert torch.equal(plain, leaky(model, x, rng(3)))

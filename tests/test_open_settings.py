@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import REPO, conf_settings
+from conftest import REPO, conf_settings, rng
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
@@ -63,9 +63,7 @@ def test_protocol_one_validation_share(overrides, shares):
 
 def test_dae_noise_clipped_by_default_unclipped_on_request():
     x = torch.ones(2, 1, 4, 4) * 0.97
-    torch.manual_seed(0)
-    clipped = instantiate(config("attack=noise").attack.adversary)(None, x)
+    clipped = instantiate(config("attack=noise").attack.adversary)(None, x, rng(0))
     assert clipped.max() == 1.0 and (clipped - x).min() >= 0
-    torch.manual_seed(0)
-    raw = instantiate(config("attack=noise", "attack.adversary.clip=false").attack.adversary)(None, x)
+    raw = instantiate(config("attack=noise", "attack.adversary.clip=false").attack.adversary)(None, x, rng(0))
     assert raw.max() > 1.0 and torch.equal(raw.clamp(0, 1), clipped)

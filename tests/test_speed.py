@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO, TINY, conf_settings, run_train
+from conftest import REPO, TINY, conf_settings, rng, run_train
 
 from arae.attacks import PGD, FGSMRandomStart, LatentDistance, LinfBall
 from arae.errors import ConfigError
@@ -29,8 +29,8 @@ class BallWithoutBox:
         self.inner = LinfBall(eps)
         self.eps = eps
 
-    def random_start(self, x):
-        return self.inner.random_start(x)
+    def random_start(self, x, rng):
+        return self.inner.random_start(x, rng)
 
     def step(self, grad, step_size):
         return self.inner.step(grad, step_size)
@@ -40,18 +40,15 @@ class BallWithoutBox:
 
 
 def test_box_projection_gives_the_generic_projections_examples(model, batch):
-    torch.manual_seed(3)
-    fast = PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 10})(model, batch)
-    torch.manual_seed(3)
-    generic = PGD(BallWithoutBox(0.2), LatentDistance(), **{**LINF, "steps": 10})(model, batch)
+    fast = PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 10})(model, batch, rng(3))
+    generic = PGD(BallWithoutBox(0.2), LatentDistance(), **{**LINF, "steps": 10})(model, batch, rng(3))
     assert torch.allclose(fast, generic, atol=1e-6)
     assert (fast - batch).abs().max() <= 0.2 + 1e-6 and fast.min() >= 0 and fast.max() <= 1
 
 
 def test_hand_written_benchmark_pgd_is_the_frameworks_arithmetic(model, batch):
-    torch.manual_seed(4)
-    ours = PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 7})(model, batch)
-    torch.manual_seed(4)
+    ours = PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 7})(model, batch, rng(4))
+    torch.manual_seed(4)  # the hand-written PGD draws its start from torch's global generator
     hand = hand_loop.hand_linf_pgd(model, batch.clone(), eps=0.2, steps=7, step_size=2.5 * 0.2 / 7)
     assert torch.equal(ours, hand)
     assert all(p.requires_grad for p in model.parameters())
@@ -62,10 +59,8 @@ def test_fgsm_random_start_is_one_large_step(model, batch):
     assert attack.steps == 1 and attack.step_size == pytest.approx(0.25) and attack.random_start
     objective = LatentDistance()
     reference = objective.reference(model, batch)
-    torch.manual_seed(5)
-    start = PGD(LinfBall(0.2), objective, **{**LINF, "steps": 1, "step_size": 1e-12})(model, batch)
-    torch.manual_seed(5)
-    x_adv = attack(model, batch)
+    start = PGD(LinfBall(0.2), objective, **{**LINF, "steps": 1, "step_size": 1e-12})(model, batch, rng(5))
+    x_adv = attack(model, batch, rng(5))
     assert (x_adv - batch).abs().max() <= 0.2 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
     with torch.no_grad():
         assert objective(model, x_adv, reference).sum() > objective(model, start, reference).sum()
@@ -76,11 +71,10 @@ def test_fgsm_random_start_is_one_large_step(model, batch):
 def test_bfloat16_crafting_stays_feasible_and_close(model, batch):
     attack = PGD(LinfBall(0.2), LatentDistance(), **{**LINF, "steps": 5})
     exact, rounded = EpochCrafting(chunk_size=8, autocast=None), EpochCrafting(chunk_size=8, autocast="bfloat16")
-    torch.manual_seed(6)
-    exact.on_epoch_start(attack, model, batch)
-    torch.manual_seed(6)
-    rounded.on_epoch_start(attack, model, batch)
-    a, b = exact.adversarial(attack, model, batch, torch.arange(32)), rounded.adversarial(attack, model, batch, torch.arange(32))
+    exact.on_epoch_start(attack, model, batch, rng(6))
+    rounded.on_epoch_start(attack, model, batch, rng(6))
+    index = torch.arange(32)
+    a, b = exact.adversarial(attack, model, batch, index, rng()), rounded.adversarial(attack, model, batch, index, rng())
     assert b.dtype == torch.float32 and (b - batch).abs().max() <= 0.2 + 1e-6 and b.min() >= 0 and b.max() <= 1
     assert (a - b).abs().mean() < 0.05  # a few sign flips at most, not a different attack
     with pytest.raises(ConfigError, match="crafting.autocast"):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import json
 
 import numpy as np
+import pytest
 import torch
 from conftest import TINY, run_train
 from PIL import Image
@@ -86,6 +89,22 @@ def test_the_final_checkpoint_becomes_a_model_artifact_only_when_asked(fake_root
     proc = run_train(args, fake_root, tmp_path / "off", env=_wandb_env(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert [a for a in artifacts(_offline_run(tmp_path / "off")[1]) if a.type == "model"] == []
+
+
+@pytest.mark.slow
+def test_each_ensemble_member_logs_its_own_checkpoint_as_its_model_artifact(fake_root, tmp_path):
+    args = [a for a in TINY if a != "callbacks.checkpoint=null"] + ["logger=wandb", "trainer.max_epochs=1"]
+    proc = run_train(["-m", *args, "logger.wandb.log_model=true", "seed=0,1", "hydra/launcher=ensemble",
+                      "hydra.sweep.dir=sweep"], fake_root, tmp_path, env=_wandb_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folders = sorted(p.parent for p in (tmp_path / "sweep").rglob("results.json"))
+    assert len(folders) == 2
+    for folder in folders:
+        (run,) = (folder / "wandb").glob("offline-run-*")
+        (artifact,) = [a for a in artifacts(run) if a.type == "model"]
+        (entry,) = artifact.manifest.contents
+        (checkpoint,) = folder.rglob("last.ckpt")
+        assert entry.digest == base64.b64encode(hashlib.md5(checkpoint.read_bytes()).digest()).decode()
 
 
 def test_a_run_without_wandb_logs_no_media(fake_root, tmp_path):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from arae.attacks import PGD, LinfBall, ReconstructionError
+from arae.attacks import PGD, LinfBall, Randomness, ReconstructionError, Stream
 from arae.detector import Detector
 from arae.errors import ConfigError
 from arae.scoring import auroc, scores_of
@@ -41,8 +41,9 @@ def reconstruction_attack(eps: float, steps: int, objective: str) -> PGD:
     return PGD(LinfBall(eps), OBJECTIVES[objective](), steps=steps, step_size=None, random_start=True)
 
 
-def attack_images(net: nn.Module, images: torch.Tensor, attack: PGD, batch_size: int = 1024) -> torch.Tensor:
-    """Attack `images` batch by batch on the net's device.
+def attack_images(net: nn.Module, images: torch.Tensor, attack: PGD, rng: Randomness,
+                  batch_size: int = 1024) -> torch.Tensor:
+    """Attack `images` batch by batch on the net's device, the random starts drawn from `rng`.
 
     Runs outside any inference mode (Lightning's test/predict loops switch it on, and `enable_grad` alone
     cannot undo it), on clones of the inputs, which may be inference tensors.
@@ -52,17 +53,19 @@ def attack_images(net: nn.Module, images: torch.Tensor, attack: PGD, batch_size:
     net.eval()
     try:
         with torch.inference_mode(False):
-            out = [attack(net, batch.clone().to(device)).cpu() for batch in images.split(batch_size)]
+            out = [attack(net, batch.clone().to(device), rng).cpu() for batch in images.split(batch_size)]
     finally:
         net.train(was_training)
     return torch.cat(out)
 
 
-def attacked_normals(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, attack: PGD) -> torch.Tensor:
-    """The test set with every normal image (label 0) replaced by its adversarial example."""
+def attacked_normals(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, attack: PGD, seed: int) -> torch.Tensor:
+    """The test set with every normal image (label 0) replaced by its adversarial example (random starts
+    from a generator seeded with `seed`, on the net's device)."""
     normal = labels == 0
     attacked = images.clone()
-    attacked[normal] = attack_images(net, images[normal], attack)
+    rng = Stream(torch.Generator(next(net.parameters()).device).manual_seed(int(seed)))
+    attacked[normal] = attack_images(net, images[normal], attack, rng)
     return attacked
 
 
@@ -81,8 +84,7 @@ def robustness(
     clean = scores_of(detector.net, images, detector.eval_batch_size)
     rows = {"clean": {"auroc": float(auroc(clean, labels)), "normal_score": float(clean[normal].mean())}}
     for eps in epsilons:
-        torch.manual_seed(seed)  # the random start
-        attacked = attacked_normals(detector.net, images, labels, reconstruction_attack(eps, steps, objective))
+        attacked = attacked_normals(detector.net, images, labels, reconstruction_attack(eps, steps, objective), seed)
         scores = scores_of(detector.net, attacked, detector.eval_batch_size)
         rows[f"eps={eps:g}"] = {
             "auroc": float(auroc(scores, labels)),

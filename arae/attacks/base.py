@@ -9,11 +9,15 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from arae.attacks.randomness import Randomness
+
 
 class Attack(Protocol):
-    """Maps a clean batch in [0, 1] to a perturbed batch of the same shape, without touching the model."""
+    """Maps a clean batch in [0, 1] to a perturbed batch of the same shape, without touching the model.
+    Every random number it needs comes from `rng` (arae/attacks/randomness.py), never from torch's global
+    generator."""
 
-    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor: ...
 
 
 @contextmanager
@@ -35,7 +39,7 @@ def frozen(model: nn.Module) -> Iterator[None]:
 class NoAttack:
     """The plain autoencoder: the input is returned unchanged."""
 
-    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
         return x
 
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from arae.attacks.pgd import PGD
+from arae.attacks.randomness import Randomness
 from arae.errors import ConfigError
 
 
@@ -35,8 +36,8 @@ class LeakyPGD(PGD):
             raise ConfigError(f"leak_weight must be >= 0, got {leak_weight}; 1.0 is the authors' union script, 0 none")
         self.leak_weight = float(leak_weight)
 
-    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        x_adv, queried = self.ascend(model, x)
+    def __call__(self, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
+        x_adv, queried = self.ascend(model, x, rng)
         if self.leak_weight:
             self.leak(model, x, queried)
         return x_adv

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from arae.attacks.randomness import sample
+from arae.attacks.randomness import Randomness
 from arae.errors import ConfigError
 
 
@@ -25,7 +25,7 @@ class UniformNoise:
         self.high = float(high)
         self.clip = clip
 
-    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        noise = sample(x, lambda rows: torch.empty_like(rows).uniform_(self.low, self.high))
+    def __call__(self, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
+        noise = rng.draw(x, lambda rows, generator: torch.empty_like(rows).uniform_(self.low, self.high, generator=generator))
         noisy = x + noise
         return noisy.clamp(0.0, 1.0) if self.clip else noisy

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from arae.attacks.base import frozen
-from arae.attacks.randomness import sample
+from arae.attacks.randomness import Randomness
 from arae.errors import ConfigError
 
 
@@ -28,7 +28,7 @@ class Ball(Protocol):
 
     eps: float
 
-    def random_start(self, x: torch.Tensor) -> torch.Tensor: ...
+    def random_start(self, x: torch.Tensor, rng: Randomness) -> torch.Tensor: ...
 
     def step(self, grad: torch.Tensor, step_size: float) -> torch.Tensor: ...
 
@@ -46,8 +46,8 @@ class LinfBall:
     def __init__(self, eps: float) -> None:
         self.eps = _positive("epsilon (L-inf radius)", eps)
 
-    def random_start(self, x: torch.Tensor) -> torch.Tensor:
-        return sample(x, lambda rows: torch.empty_like(rows).uniform_(-self.eps, self.eps))
+    def random_start(self, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
+        return rng.draw(x, lambda rows, generator: torch.empty_like(rows).uniform_(-self.eps, self.eps, generator=generator))
 
     def step(self, grad: torch.Tensor, step_size: float) -> torch.Tensor:
         return grad.sign_().mul_(step_size)  # in place: `grad` is the attack's own fresh gradient
@@ -67,14 +67,14 @@ class L2Ball:
     def __init__(self, eps: float) -> None:
         self.eps = _positive("epsilon (L2 radius, dataset.l2_epsilon)", eps)
 
-    def random_start(self, x: torch.Tensor) -> torch.Tensor:
-        return sample(x, self._draw_start)
+    def random_start(self, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
+        return rng.draw(x, self._draw_start)
 
-    def _draw_start(self, x: torch.Tensor) -> torch.Tensor:
-        direction = torch.randn_like(x)
+    def _draw_start(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        direction = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         direction = direction / _per_sample_norm(direction).clamp_min(1e-12)
         dim = x[0].numel()
-        radius = torch.rand(x.shape[0], *([1] * (x.dim() - 1)), device=x.device, dtype=x.dtype)
+        radius = torch.rand(x.shape[0], *([1] * (x.dim() - 1)), generator=generator, device=x.device, dtype=x.dtype)
         return direction * self.eps * radius.pow(1.0 / dim)  # r = eps·U^(1/d) is uniform in volume
 
     def step(self, grad: torch.Tensor, step_size: float) -> torch.Tensor:
@@ -119,10 +119,10 @@ class PGD:
             return lambda x_adv: x_adv.clamp_(low, high)
         return lambda x_adv: x + self._feasible(x, x_adv - x)
 
-    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return self.ascend(model, x)[0]
+    def __call__(self, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
+        return self.ascend(model, x, rng)[0]
 
-    def ascend(self, model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def ascend(self, model: nn.Module, x: torch.Tensor, rng: Randomness) -> tuple[torch.Tensor, torch.Tensor]:
         """The last iterate, and the input at which the last gradient was taken (the iterate before the
         final step). The whole batch moves at once: one forward and one input-gradient backward per step,
         parameters frozen so that no weight gradient is computed, and no host synchronisation in the loop."""
@@ -130,7 +130,7 @@ class PGD:
         feasible = self._projector(x)
         with frozen(model), torch.enable_grad():
             reference = self.objective.reference(model, x)
-            x_adv = feasible(x + self.ball.random_start(x)) if self.random_start else x.clone()
+            x_adv = feasible(x + self.ball.random_start(x, rng)) if self.random_start else x.clone()
             for step in range(self.steps):
                 if step == self.steps - 1:
                     queried = x_adv.detach().clone()  # the steps below update x_adv in place

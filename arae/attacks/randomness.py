@@ -1,86 +1,54 @@
-"""Where the attacks' random numbers come from.
+"""Where an attack's random numbers come from: always from the `rng` it is called with, never from torch's
+global generator.
 
-An attack draws its random start (or noise) through `sample(x, draw)`: normally `draw(x)` on torch's
-global generator, as any PyTorch code would. While an ensemble trains K members in one process
-(arae/ensemble/), a batch holds the K members' batches one after another and each member has its own
-random stream: `sample` then calls `draw` once per member, on that member's real rows only and under its
-stream, so each member gets the very numbers its separate run would have drawn.
+The rule for attack authors: draw every random number as `rng.draw(x, draw)`, where `draw(rows, generator)`
+returns numbers for `rows` (a batch shaped like x, or some of its rows) made with `generator`, e.g.
+`torch.rand(rows.shape, generator=generator, device=rows.device)`; hand `rng` on to any attack you call.
+
+`rng` is a `Stream` for one model: one generator (a training run's is torch's default generator of its
+device, `default_stream`, so its draws are the ones any PyTorch code would make there). For the stacked
+members of an ensemble it is arae.ensemble.stacked.MemberStreams, which calls `draw` once per member, on that
+member's real rows with that member's generator: each member gets the very numbers its separate run draws.
+An attack that draws from torch directly would silently break that equality.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import torch
 
-Draw = Callable[[torch.Tensor], torch.Tensor]
+Draw = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
-class MemberStreams:
-    """K random streams (torch generator states, CPU and the current CUDA device) and, for the call under
-    way, how many real rows each member has in its block of `block` rows (the rest is padding)."""
+class Randomness(Protocol):
+    def draw(self, x: torch.Tensor, draw: Draw) -> torch.Tensor: ...
 
-    def __init__(self, states: list[dict[str, torch.Tensor]]) -> None:
-        self.states = states
-        self.block = 0
-        self.rows: Sequence[int] = ()
-
-    @staticmethod
-    def capture() -> dict[str, torch.Tensor]:
-        state = {"cpu": torch.get_rng_state()}
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            state["cuda"] = torch.cuda.get_rng_state()
-        return state
-
-    @staticmethod
-    def restore(state: dict[str, torch.Tensor]) -> None:
-        torch.set_rng_state(state["cpu"])
-        if "cuda" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state(state["cuda"])
-
-    @contextmanager
-    def member(self, i: int) -> Iterator[None]:
-        """Member i's stream as torch's global one, for the duration of the block."""
-        saved = self.capture()
-        self.restore(self.states[i])
-        try:
-            yield
-        finally:
-            self.states[i] = self.capture()
-            self.restore(saved)
-
-    def sample(self, x: torch.Tensor, draw: Draw) -> torch.Tensor:
-        k, block = len(self.states), self.block
-        copies, rest = divmod(x.shape[0], k * block) if block else (0, 1)
-        if rest or copies < 1:
-            raise ValueError(f"an ensemble batch of {x.shape[0]} rows is not whole blocks of {k} x {block}")
-        blocks = x.view(copies, k, block, *x.shape[1:])
-        out = torch.zeros_like(blocks)
-        for i, n in enumerate(self.rows):
-            if n:
-                with self.member(i):
-                    out[:, i, :n] = draw(blocks[:, i, :n].reshape(copies * n, *x.shape[1:])).view(copies, n, *x.shape[1:])
-        return out.view_as(x)
+    def split(self, x: torch.Tensor, size: int) -> Iterator[tuple[torch.Tensor, Randomness]]: ...
 
 
-_ACTIVE: ContextVar[MemberStreams | None] = ContextVar("arae_member_streams", default=None)
+class Stream:
+    """One model's random numbers: `draw(x, generator)`."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        self.generator = generator
+
+    def draw(self, x: torch.Tensor, draw: Draw) -> torch.Tensor:
+        return draw(x, self.generator)
+
+    def split(self, x: torch.Tensor, size: int) -> Iterator[tuple[torch.Tensor, Stream]]:
+        """x in chunks of `size` rows, each with the randomness to attack it with (this same stream)."""
+        for chunk in x.split(size):
+            yield chunk, self
 
 
-def sample(x: torch.Tensor, draw: Draw) -> torch.Tensor:
-    """`draw(x)`: random numbers shaped like x (or like its rows), from the right stream (module doc)."""
-    streams = _ACTIVE.get()
-    return draw(x) if streams is None else streams.sample(x, draw)
-
-
-@contextmanager
-def member_streams(streams: MemberStreams, block: int, rows: Sequence[int]) -> Iterator[None]:
-    """While active, `sample` splits each batch into blocks of `block` rows per member, of which the
-    first rows[i] of member i are real."""
-    streams.block, streams.rows = int(block), tuple(int(r) for r in rows)
-    token = _ACTIVE.set(streams)
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
+def default_stream(device: torch.device | str) -> Stream:
+    """torch's default generator of `device` (seeded by `seed_everything`, saved in checkpoints)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return Stream(torch.cuda.default_generators[index])
+    if device.type != "cpu":
+        raise ValueError(f"no default generator known for device {device}; pass a Stream of a torch.Generator on it")
+    return Stream(torch.default_generator)

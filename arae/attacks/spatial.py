@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from arae.attacks.base import frozen
+from arae.attacks.randomness import Randomness
 from arae.errors import ConfigError
 
 
@@ -110,7 +111,8 @@ class GridSpatial:
                 best_index = torch.where(better, index + start, best_index)
         return best_index
 
-    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
+        """Deterministic: `rng` is not drawn from."""
         x = x.detach()
         thetas = self.thetas(*x.shape[-2:], device=x.device, dtype=x.dtype)
         return self.apply(x, thetas[self.best_transform(model, x)]).clamp(0.0, 1.0)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from arae.attacks.base import frozen
+from arae.attacks.randomness import Randomness
 from arae.errors import ConfigError
 
 MODES = ("worst", "concat")
@@ -37,9 +38,9 @@ class Union:
         self.mode = mode
         self.objective = objective
 
-    def __call__(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
         x = x.detach()
-        outputs = [attack(model, x) for attack in self.members.values()]
+        outputs = [attack(model, x, rng) for attack in self.members.values()]
         if self.mode == "concat":
             return torch.cat(outputs)
         return self.worst(model, x, outputs)

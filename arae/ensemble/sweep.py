@@ -1,5 +1,5 @@
 """What `hydra/launcher=ensemble` (conf/hydra/launcher/ensemble.yaml, hydra_plugins/arae_ensemble_launcher/) does: the jobs of a sweep that differ only by seed and normal class train
-together, up to `max_members` per process, as one ensemble (arae/ensemble/engine.py).
+together, up to `max_members` per process, as one ensemble (arae/ensemble/run.py).
 
 Every job still gets its own folder, `.hydra/` configs, results.json, logs and checkpoint, exactly where
 the basic launcher would put them, so reports, resume and the detector API see ordinary jobs. A job whose
@@ -21,8 +21,8 @@ from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from arae.ensemble.engine import train_members
 from arae.ensemble.member import Member
+from arae.ensemble.run import train_members
 from arae.errors import ConfigError
 from arae.pipeline import user_error
 from arae.results import RESULTS_FILE, write_json_atomic
@@ -113,7 +113,7 @@ class EnsembleSweep:
                 _failed(ret, ret._return_value)
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
 
-        groups: dict[str, list[int]] = {}
+        groups: dict[tuple[str, int], list[int]] = {}
         separate: list[int] = []
         for i, job in enumerate(prepared):
             if job is None:
@@ -123,8 +123,8 @@ class EnsembleSweep:
                 returns[i].return_value = validation_objective(job.done, job.cfg.get("optimized_metric"))
             elif job.resume is not None and job.resume.writer == LIGHTNING:
                 separate.append(i)
-            else:
-                groups.setdefault(group_key(job.cfg), []).append(i)
+            else:  # members continue together from checkpoints of one epoch
+                groups.setdefault((group_key(job.cfg), job.resume.epoch if job.resume else 0), []).append(i)
 
         for i in separate:  # continues its own Lightning checkpoint, as a separate job
             returns[i] = run_job(hydra_context=self.hydra_context, task_function=self.task_function,

@@ -10,7 +10,7 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from arae.attacks import copies
+from arae.attacks import Randomness, copies
 from arae.errors import ConfigError
 
 AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -48,7 +48,7 @@ class _Crafting:
     def __init__(self, autocast: str | None) -> None:
         self.autocast = _autocast_dtype(autocast)
 
-    def _attack(self, attack, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def _attack(self, attack, model: nn.Module, x: torch.Tensor, rng: Randomness) -> torch.Tensor:
         if self.autocast is None:
             context = nullcontext()
         else:
@@ -56,7 +56,7 @@ class _Crafting:
                 warn_if_bf16_is_slow()
             context = torch.autocast(device_type=x.device.type, dtype=self.autocast)
         with context:
-            return attack(model, x).to(x.dtype)
+            return attack(model, x, rng).to(x.dtype)
 
 
 class EpochCrafting(_Crafting):
@@ -80,7 +80,7 @@ class EpochCrafting(_Crafting):
         self._frozen: nn.Module | None = None
 
     def on_epoch_start(
-        self, attack, model: nn.Module, images: torch.Tensor, partial: bool = False, progress=None
+        self, attack, model: nn.Module, images: torch.Tensor, rng: Randomness, partial: bool = False, progress=None
     ) -> None:
         """`progress(done, total)`, if given, is called after each chunk with the images attacked so far."""
         self._adversarial, self._frozen = None, None
@@ -88,17 +88,19 @@ class EpochCrafting(_Crafting):
             self._frozen = copy.deepcopy(model)
             return
         blocks, done = [], 0
-        for chunk in images.split(self.chunk_size):
-            out = self._attack(attack, model, chunk)
+        for chunk, chunk_rng in rng.split(images, self.chunk_size):
+            out = self._attack(attack, model, chunk, chunk_rng)
             blocks.append(out.view(copies(chunk, out), *chunk.shape))
             done += len(chunk)
             if progress is not None:
                 progress(done, len(images))
         self._adversarial = torch.cat(blocks, dim=1)
 
-    def adversarial(self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    def adversarial(
+        self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor, rng: Randomness
+    ) -> torch.Tensor:
         if self._frozen is not None:
-            return self._attack(attack, self._frozen, x)
+            return self._attack(attack, self._frozen, x, rng)
         return self._adversarial[:, index].flatten(0, 1)
 
 
@@ -107,9 +109,11 @@ class BatchCrafting(_Crafting):
     authors' union script); examples are never staler than one step."""
 
     def on_epoch_start(
-        self, attack, model: nn.Module, images: torch.Tensor, partial: bool = False, progress=None
+        self, attack, model: nn.Module, images: torch.Tensor, rng: Randomness, partial: bool = False, progress=None
     ) -> None:
         return None
 
-    def adversarial(self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        return self._attack(attack, model, x)
+    def adversarial(
+        self, attack, model: nn.Module, x: torch.Tensor, index: torch.Tensor, rng: Randomness
+    ) -> torch.Tensor:
+        return self._attack(attack, model, x, rng)

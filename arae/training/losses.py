@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -48,9 +48,14 @@ class ARAELoss:
         loss = means["loss_rec"] if self.gamma == 0 else means["loss_rec"] + self.gamma * means["loss_latent"]
         return {"loss": loss, **means}
 
-    def __call__(self, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor) -> dict[str, torch.Tensor]:
+    def __call__(
+        self, model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor,
+        mean: Callable[[torch.Tensor], torch.Tensor] = torch.mean,
+    ) -> dict[str, torch.Tensor]:
+        """The loss and its terms. `mean` reduces per-example values to the batch's mean: one value, or one
+        per stacked member of an ensemble (arae.ensemble.stacked.Members.mean)."""
         terms = self.per_example(model, x, x_adv)
-        out = self.combine({name: t.mean() for name, t in terms.items()})
+        out = self.combine({name: mean(t) for name, t in terms.items()})
         if self.block_gamma is not None:
             k = copies(x, x_adv)
             if len(self.block_gamma) != k:

@@ -10,6 +10,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from arae.attacks import Stream, default_stream
 from arae.errors import TrainingDiverged
 from arae.scoring import AnomalyMetrics, anomaly_score
 from arae.training.build import module_from_hparams
@@ -69,7 +70,13 @@ class ARAEModule(pl.LightningModule):
         self._epoch_sums = {}
         trainer = self.trainer
         partial = trainer.num_training_batches < len(trainer.train_dataloader)
-        self.crafting.on_epoch_start(self.attack, self.net, self._train_images(), partial, self._crafting_progress)
+        self.crafting.on_epoch_start(self.attack, self.net, self._train_images(), self.random_stream(), partial,
+                                     self._crafting_progress)
+
+    def random_stream(self) -> Stream:
+        """The attack's random numbers: torch's default generator of this module's device (seeded by the
+        run's seed; RandomStates saves and restores it with every checkpoint)."""
+        return default_stream(self.device)
 
     def _crafting_progress(self, done: int, total: int) -> None:
         """Tell the callbacks that follow the attack of the training set (e.g. the progress bar)."""
@@ -80,7 +87,7 @@ class ARAEModule(pl.LightningModule):
     def training_step(self, batch, batch_idx: int) -> None:
         x, index = batch
         terms = optimisation_step(self.net, self.optimizers(), self.crafting, self.attack, self.loss, x, index,
-                                  backward=self.manual_backward)
+                                  self.random_stream(), backward=self.manual_backward)
         self._accumulate(terms, len(x))
         if batch_idx + 1 == self.trainer.num_training_batches:
             self._check_finite()

@@ -52,7 +52,9 @@ class EpochLines(pl.Callback):
         self._start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
+        epoch = f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
+        member = getattr(pl_module, "run_name", None)  # an ensemble member's (arae/ensemble/callbacks.py)
+        parts = [f"{member}: {epoch}" if member else epoch]
         parts += [f"{name} {value:.4g}" for name, value in pl_module.epoch_losses().items()]
         for key in ("val/auroc", "val/fpr@99.5tpr"):
             value = trainer.callback_metrics.get(key)

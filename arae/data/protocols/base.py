@@ -199,9 +199,5 @@ class ProtocolDataModule(pl.LightningDataModule):
         val = self.val_set()
         return self._eval_loader(val if val is not None else self.test_set())
 
-    # The ensemble engine's name for eval_dataloader (arae/ensemble/engine.py, until the ensemble trains on the
-    # Lightning path). The Lightning path hides it from the Trainer (arae/pipeline.py: no_validation_loop).
-    val_dataloader = eval_dataloader
-
     def test_dataloader(self):
         return self._eval_loader(self.test_set())
