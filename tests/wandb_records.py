@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 
 HEADER = 7  # ":W&B", a 2-byte magic number, a version byte
@@ -33,16 +34,28 @@ def _payloads(data: bytes):
             return
 
 
-def records(run_dir: Path) -> list:
+def _read(log: Path) -> list:
     from wandb.proto import wandb_internal_pb2
 
-    (log,) = Path(run_dir).glob("*.wandb")
     found = []
     for payload in _payloads(log.read_bytes()):
         record = wandb_internal_pb2.Record()
         record.ParseFromString(payload)
         found.append(record)
     return found
+
+
+def records(run_dir: Path, wait: float = 60.0) -> list:
+    """The run's records once its log is complete (it ends with the `exit` record). wandb-core, a process of
+    its own that a test process may share across runs, writes the log after `wandb.finish()` has returned:
+    read too early, the last records (the test's, the final metrics, the model artifact) are missing."""
+    (log,) = Path(run_dir).glob("*.wandb")
+    deadline = time.monotonic() + wait
+    while True:
+        found = _read(log)
+        if (found and found[-1].WhichOneof("record_type") == "exit") or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def history(run_dir: Path) -> list[dict]:
