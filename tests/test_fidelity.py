@@ -242,3 +242,24 @@ def test_union_script_section_sets_each_setting_beside_the_authors_log(tmp_path)
     assert "| 10 | gradient leak 1 | 2 (3, 8) | 91.0 | 88.8 | +2.2 |" in text
     assert "| 10 | 8 | 85.9 / 83.5 | 90.0 / 90.0 | 91.0 / 91.0 |" in text
     assert "gradient leak 1" in text and (tmp_path / "fig" / "union_script.png").exists()
+
+
+def test_the_schedule_decision_names_the_default_and_the_evidence_at_the_papers_budget(tmp_path, monkeypatch):
+    """Per-batch and per-epoch ARAE on class 8, three seeds, run to the paper's 1,600 epochs: level there
+    (per-epoch + noise), per-batch ahead by 3 points at 200 epochs."""
+    for seed in range(3):
+        noise = 0.001 * (seed - 1)
+        per_epoch = [0.80 + 0.1 * min(e, 400) / 400 for e in range(1600)]
+        per_batch = [v + (0.03 if e < 250 else 0.0) + noise for e, v in enumerate(per_epoch)]
+        write_run(tmp_path, "linf", 8, seed, per_epoch, crafting=EPOCH, steps=10)
+        write_run(tmp_path, "linf", 8, seed, per_batch, crafting=BATCH, steps=10)
+    grouped, _ = series.series_of(load_runs(tmp_path))
+    lines = fidelity.decision_lines(grouped, "epoch")
+    assert "`crafting: epoch` in conf/train.yaml" in lines[0]
+    assert "class 8 at 1600 epochs +0.0 ± 0.2 (3 seeds)" in lines[1]
+    assert "no difference is resolved, so the targets keep the paper's literal schedule" in lines[2]
+    assert "per-batch crafting is ahead (95 % CI excludes 0) in 3: class 8 at 50 epochs +3.0" in lines[3]
+    per_batch_default = fidelity.decision_lines(grouped, "batch")
+    assert "`ARGS=crafting=epoch`" in per_batch_default[0] and per_batch_default[2] == (
+        "At the paper's budget no difference is resolved.")
+    assert fidelity.default_schedule() in ("epoch", "batch")
