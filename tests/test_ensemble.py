@@ -11,6 +11,7 @@ import csv
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -233,6 +234,8 @@ def test_unsupported_settings_are_refused_with_the_fix(faint_root, tmp_path):
     proc = run_train(args, faint_root, tmp_path)
     assert proc.returncode != 0 and "not a fraction" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+    folders = re.findall(r"the job in (\S+) stopped", proc.stderr + proc.stdout)
+    assert folders and all((Path(f) / "results.json").is_file() for f in folders), folders  # each job's own folder
 
 
 @pytest.mark.slow

@@ -67,10 +67,19 @@ def group_key(cfg: DictConfig) -> str:
     return json.dumps({k: v for k, v in container.items() if k not in MEMBER_KEYS}, sort_keys=True, default=str)
 
 
+def _job_folder(ret: JobReturn) -> str:
+    """The job's own folder (its results.json's), not the working folder Hydra records in `working_dir`
+    (the folder the command was started in: jobs do not change into their folders)."""
+    try:
+        return str(ret.hydra_cfg.hydra.runtime.output_dir)
+    except Exception:  # the job's config did not get that far
+        return str(ret.working_dir)
+
+
 def _failed(ret: JobReturn, err: BaseException) -> JobReturn:
     problem = user_error(err)
     ret.status = JobStatus.FAILED
-    ret.return_value = JobFailed(f"the job in {ret.working_dir} stopped: {problem}") if problem else err
+    ret.return_value = JobFailed(f"the job in {_job_folder(ret)} stopped: {problem}") if problem else err
     return ret
 
 
