@@ -12,6 +12,7 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import Checkpoint
 
 from arae.detector import DetectorExport
 from arae.errors import UserError
@@ -182,13 +183,16 @@ def ordered_callbacks(timer: EpochTimer, configured: list, evaluation, stop: Sto
 
 
 def make_trainer(cfg: DictConfig, loggers: list, callbacks: list, output_dir: Path, checkpoint_io) -> pl.Trainer:
-    """The Trainer of a job, or of an ensemble of jobs (arae/ensemble/), from `cfg.trainer`."""
+    """The Trainer of a job, or of an ensemble of jobs (arae/ensemble/), from `cfg.trainer`. Checkpoints are
+    EpochCheckpoint's (callbacks.checkpoint): without it (callbacks.checkpoint=null) none is written, rather
+    than Lightning's default checkpoint of every epoch."""
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
         logger=loggers or False,
         callbacks=callbacks,
         default_root_dir=str(output_dir),
         plugins=[checkpoint_io],
+        enable_checkpointing=any(isinstance(c, Checkpoint) for c in callbacks),
     )
     check_single_device(trainer)
     return trainer

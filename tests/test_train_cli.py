@@ -24,6 +24,7 @@ def test_default_run_writes_results(fake_root, tmp_path):
     assert results["run_name"] == "linf-mnist-c1-s0"
     assert (path.parent / "csv" / "metrics.csv").exists()
     assert "test AUROC" in proc.stdout
+    assert not list(tmp_path.rglob("*.ckpt"))  # callbacks.checkpoint=null (TINY): not even Lightning's default one
 
 
 def test_fake_data_is_learnable(fake_root, tmp_path):
