@@ -39,15 +39,20 @@ def user_error(err: BaseException) -> UserError | None:
     return None
 
 
-def _loggers(cfg: DictConfig, resume: ResumePoint | None) -> list:
-    """The configured loggers; a resumed run's continue its files where the checkpoint left them."""
-    loggers = [instantiate(node) for node in (cfg.logger or {}).values() if node is not None]
+def prepared_loggers(loggers: list, cfg: DictConfig, resume: ResumePoint | None) -> list:
+    """`loggers` with the run's hyperparameters logged; a resumed run's continue their files where the
+    checkpoint left them (a job's, and an ensemble member's: arae/ensemble/loggers.py)."""
     params = OmegaConf.to_container(cfg, resolve=True)
     for logger in loggers:
         if resume is not None and hasattr(logger, "continue_after"):
             logger.continue_after(resume.epoch)
         logger.log_hyperparams(params)
     return loggers
+
+
+def _loggers(cfg: DictConfig, resume: ResumePoint | None) -> list:
+    """The configured loggers of a job."""
+    return prepared_loggers([instantiate(node) for node in (cfg.logger or {}).values() if node is not None], cfg, resume)
 
 
 def describe(cfg: DictConfig, datamodule) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import Logger, WandbLogger
 
 from arae.ensemble.module import member_key
+from arae.pipeline import prepared_loggers
 from arae.resume import ResumePoint
 
 # WandbLogger settings that are the logger's, not wandb.init's.
@@ -37,12 +38,7 @@ def member_loggers(cfg: DictConfig, resume: ResumePoint | None) -> list[Logger]:
     for node in (n for n in (cfg.logger or {}).values() if n is not None):
         own_run = issubclass(get_class(node._target_), WandbLogger)
         loggers.append(instantiate(node, experiment=_wandb_run(node)) if own_run else instantiate(node))
-    params = OmegaConf.to_container(cfg, resolve=True)
-    for logger in loggers:
-        if resume is not None and hasattr(logger, "continue_after"):
-            logger.continue_after(resume.epoch)
-        logger.log_hyperparams(params)
-    return loggers
+    return prepared_loggers(loggers, cfg, resume)
 
 
 class MemberLogger(Logger):

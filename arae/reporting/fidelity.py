@@ -268,19 +268,25 @@ def summary_line(final: list[Verdict]) -> str:
             "(one independent cell per class).")
 
 
-def schedule_lines(grouped: Grouped) -> list[str]:
-    """Per class, the two crafting schedules of one setting paired by seed at their longest common budget."""
-    lines = []
+def schedule_pairs(grouped: Grouped):
+    """(class, per-batch series, its runs, per-epoch series, their runs): one ARAE setting's two crafting
+    schedules on one class."""
     for (normal_class, series), runs in grouped.items():
         if runs[0].method != "ARAE" or runs[0].settings.get("crafting") != "batch":
             continue
         for (c, other), their in grouped.items():
-            if c != normal_class or one_factor_apart(runs[0], their[0]) != "schedule":
-                continue
-            budget = min(common_budget(runs), common_budget(their))
-            d, n = paired(runs, their, last_value(budget))
-            lines.append(f"- Class {normal_class}, {series} − {other}: {text(d, signed=True)} points of last-{LAST_K} "
-                         f"AUROC at {budget} epochs ({n} paired seeds).")
+            if c == normal_class and one_factor_apart(runs[0], their[0]) == "schedule":
+                yield normal_class, series, runs, other, their
+
+
+def schedule_lines(grouped: Grouped) -> list[str]:
+    """Per class, the two crafting schedules of one setting paired by seed at their longest common budget."""
+    lines = []
+    for normal_class, series, runs, other, their in schedule_pairs(grouped):
+        budget = min(common_budget(runs), common_budget(their))
+        d, n = paired(runs, their, last_value(budget))
+        lines.append(f"- Class {normal_class}, {series} − {other}: {text(d, signed=True)} points of last-{LAST_K} "
+                     f"AUROC at {budget} epochs ({n} paired seeds).")
     return lines
 
 
@@ -302,19 +308,14 @@ def decision_lines(grouped: Grouped, schedule: str) -> list[str]:
     """Which schedule the reproduce targets run (`schedule`, conf/train.yaml) beside the evidence: per-batch
     minus per-epoch crafting paired by seed at the paper's budget, and at the shorter budgets."""
     at_paper, shorter = [], []
-    for (normal_class, _), runs in grouped.items():
-        if runs[0].method != "ARAE" or runs[0].settings.get("crafting") != "batch":
-            continue
-        for (c, _), their in grouped.items():
-            if c != normal_class or one_factor_apart(runs[0], their[0]) != "schedule":
+    for normal_class, _, runs, _, their in schedule_pairs(grouped):
+        budgets = [b for b in BUDGETS if b <= min(common_budget(runs), common_budget(their))]
+        for budget in budgets:
+            d, n = paired(runs, their, last_value(budget))
+            if d is None:
                 continue
-            budgets = [b for b in BUDGETS if b <= min(common_budget(runs), common_budget(their))]
-            for budget in budgets:
-                d, n = paired(runs, their, last_value(budget))
-                if d is None:
-                    continue
-                item = (normal_class, budget, d, n)
-                (at_paper if budget == PAPER_BUDGET else shorter).append(item)
+            item = (normal_class, budget, d, n)
+            (at_paper if budget == PAPER_BUDGET else shorter).append(item)
 
     def listed(items):
         return "; ".join(f"class {c} at {b} epochs {text(d, signed=True)} ({n} seed{'s' if n != 1 else ''})"
