@@ -5,10 +5,12 @@ and the figure is the stacking's own gain (members of different sizes also pay f
     python benchmarks/ensemble.py                       # K = 10, DAE and ARAE (10-step PGD, per batch)
     python benchmarks/ensemble.py --members 4 --epochs 3 --overrides precision=fast
 
-A separate job is timed once and stands for each of the K (they are the same work); its seconds are
-the training seconds per epoch (attack and steps) from results.json, as are each member's, which are the
-ensemble's round seconds divided by K. The first epoch is a warm-up and is not counted; figures are
-medians. Writes benchmarks/results/ensemble_<date_time>.json and prints a table.
+A separate job stands for each of the K (they are the same work); its seconds are the training seconds
+per epoch (attack and steps) from results.json, as are each member's, which are the ensemble's round
+seconds divided by K. The first epoch is a warm-up and is not counted. One separate job and one ensemble
+are run `--repeats` times, alternately, so that a slow spell of the machine falls on both; the figures are
+medians over all repeats, and each repeat's own ratio is recorded beside them (their spread is the
+measurement's noise). Writes benchmarks/results/ensemble_<date_time>.json and prints a table.
 """
 
 from __future__ import annotations
@@ -51,22 +53,31 @@ def _wall_per_epoch(folder: Path) -> float:
     return max(r["wall_seconds"] for r in runs) / max(r["epochs"] for r in runs)
 
 
-def measure(series: list[str], members: int, epochs: int, threads: int, extra: list[str], work: Path) -> dict:
+def measure(series: list[str], members: int, epochs: int, threads: int, extra: list[str], work: Path,
+            repeats: int) -> dict:
     common = [*COMMON, *series, *extra, f"trainer.max_epochs={epochs}", f"num_threads={threads}",
               f"eval_every_n_epochs={epochs}", "normal_class=8"]
-    separate, together = work / "separate", work / "together"
-    _run([*common, "seed=0", f"hydra.run.dir={separate}"], work)
     seeds = ",".join(str(s) for s in range(members))
-    _run(["-m", *common, f"seed={seeds}", "hydra/launcher=ensemble", f"hydra.launcher.max_members={members}",
-          f"hydra.sweep.dir={together}"], work)
-    one = statistics.median(_epoch_seconds(separate)[0])
-    per_member = statistics.median(s for run in _epoch_seconds(together) for s in run)
+    ones, per_members, ratios, walls = [], [], [], []
+    for r in range(repeats):
+        separate, together = work / f"separate{r}", work / f"together{r}"
+        _run([*common, "seed=0", f"hydra.run.dir={separate}"], work)
+        _run(["-m", *common, f"seed={seeds}", "hydra/launcher=ensemble", f"hydra.launcher.max_members={members}",
+              f"hydra.sweep.dir={together}"], work)
+        one = _epoch_seconds(separate)[0]
+        per_member = [s for run in _epoch_seconds(together) for s in run]
+        ones += one
+        per_members += per_member
+        ratios.append(statistics.median(one) / statistics.median(per_member))
+        walls.append((_wall_per_epoch(separate), _wall_per_epoch(together) / members))
+    one, per_member = statistics.median(ones), statistics.median(per_members)
     return {
         "separate_s_per_epoch": one,
         "ensemble_s_per_epoch_per_member": per_member,
         "speedup_per_member": one / per_member,
-        "separate_wall_s_per_epoch": _wall_per_epoch(separate),
-        "ensemble_wall_s_per_epoch_per_member": _wall_per_epoch(together) / members,
+        "speedup_per_member_each_repeat": ratios,
+        "separate_wall_s_per_epoch": statistics.median(w[0] for w in walls),
+        "ensemble_wall_s_per_epoch_per_member": statistics.median(w[1] for w in walls),
     }
 
 
@@ -75,12 +86,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (the first is not counted)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of each process")
+    parser.add_argument("--repeats", type=int, default=3, help="separate job and ensemble, alternately, this often")
     parser.add_argument("--overrides", nargs="*", default=[], help="Hydra overrides for every run")
     parser.add_argument("--series", nargs="*", default=list(SERIES), choices=list(SERIES))
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
-    if args.members < 1 or args.epochs < 2:
-        sys.exit("error: --members must be >= 1 and --epochs >= 2 (the first epoch is a warm-up)")
+    if args.members < 1 or args.epochs < 2 or args.repeats < 1:
+        sys.exit("error: --members and --repeats must be >= 1 and --epochs >= 2 (the first epoch is a warm-up)")
     data = Path(os.environ.get("ARAE_DATA_DIR", "./data"))
     extra = list(args.overrides)
     if not (data / "MNIST").exists():
@@ -90,17 +102,19 @@ def main(argv: list[str] | None = None) -> None:
         for name in args.series:
             work = Path(tmp) / str(len(rows))
             work.mkdir()
-            rows[name] = measure(SERIES[name], args.members, args.epochs, args.threads, extra, work)
+            rows[name] = measure(SERIES[name], args.members, args.epochs, args.threads, extra, work, args.repeats)
             r = rows[name]
             print(f"{name}: separate {r['separate_s_per_epoch']:.2f} s/epoch, ensemble of {args.members} "
-                  f"{r['ensemble_s_per_epoch_per_member']:.2f} s/epoch per member -> {r['speedup_per_member']:.2f}x",
+                  f"{r['ensemble_s_per_epoch_per_member']:.2f} s/epoch per member -> {r['speedup_per_member']:.2f}x "
+                  f"(each repeat: {', '.join(f'{x:.2f}x' for x in r['speedup_per_member_each_repeat'])})",
                   flush=True)
     load = os.getloadavg()
     record = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
                     "load_average_after": load},
-        "members": args.members, "epochs": args.epochs, "threads": args.threads, "overrides": extra,
+        "members": args.members, "epochs": args.epochs, "threads": args.threads, "repeats": args.repeats,
+        "overrides": extra,
         "rows": rows,
     }
     args.out.mkdir(parents=True, exist_ok=True)

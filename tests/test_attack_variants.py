@@ -193,6 +193,26 @@ def test_concat_examples_train_with_x_repeated(model, batch):
         loss(model, batch, batch[:5])
 
 
+def test_loss_is_the_written_formula_bit_for_bit(model, batch):
+    """The fused squared error gives the values and parameter gradients of (a - b).pow(2) exactly, so no
+    pinned run moves: L = mean (x - Dec(Enc(x*)))^2 + gamma mean (Enc(x*) - Enc(x))^2."""
+    loss = ARAELoss(gamma=0.2, block_gamma=None)
+    x_adv = batch.flip(0)
+
+    def written():
+        z_adv = model.encode(x_adv)
+        rec = (batch - model.decode(z_adv)).pow(2).flatten(1).mean(1).mean()
+        latent = (z_adv - model.encode(batch)).pow(2).flatten(1).mean(1).mean()
+        return {"loss": rec + 0.2 * latent, "loss_rec": rec, "loss_latent": latent}
+
+    got, expected = loss(model, batch, x_adv), written()
+    got_grads = torch.autograd.grad(got["loss"], list(model.parameters()))
+    expected_grads = torch.autograd.grad(expected["loss"], list(model.parameters()))
+    for key in ("loss", "loss_rec", "loss_latent"):
+        assert torch.equal(got[key], expected[key]), key
+    assert all(torch.equal(a, b) for a, b in zip(got_grads, expected_grads))
+
+
 def test_epoch_crafting_stores_k_examples_per_sample(model, batch):
     """Under epoch crafting, a concat union's examples come back by sample index, k blocks of B."""
     attack = Union({"spatial": small_grid(), "none": NoAttack()}, None, mode="concat")

@@ -1,12 +1,11 @@
 """Adam over stacked parameters, one independent optimiser state per member.
 
-Adam is element-wise, so stacking K members' parameters and stepping them together is K separate Adams,
-as long as every member steps. Members may not: their epochs can have different numbers of batches
-(normal classes of different sizes), and a member whose loss diverged stops. This Adam keeps one step count
-per member and leaves a member's parameters and moments untouched in a step where it is inactive
+Row i of every stacked tensor is member i's, and each member is stepped as its separate job's
+torch.optim.Adam steps it. Members need not step together: their epochs can have different numbers of
+batches (normal classes of different sizes), and a member whose loss diverged stops. This Adam keeps one step
+count per member and leaves a member's parameters and moments untouched in a step where it is inactive
 (`step(active=...)`, arae.ensemble.stacked.Members.step). The update is torch.optim.Adam's (no weight
-decay, no amsgrad). Its state dict holds one entry per member (arae/ensemble/checkpoint.py splits them).
-"""
+decay, no amsgrad). Its state dict holds one entry per member (arae/ensemble/checkpoint.py splits them)."""
 
 from __future__ import annotations
 
@@ -37,41 +36,40 @@ class StackedAdam(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None, active: Sequence[bool] | None = None):
-        """torch.optim.Adam's update, in place, with each member's own step count; members not `active`
-        keep their parameters and moments (saved before the update, put back after it)."""
+        """torch.optim.Adam's update (its single-tensor CPU path, op for op), applied to each active member's
+        slice of every stacked tensor in turn with the member's own step count; a member not `active` is left
+        untouched. Member by member rather than all at once: a member's slices are the size of its separate
+        job's tensors and stay in cache across the update's passes, which the K-times larger stacked tensors
+        do not (one pass over all members at once was 1.3x slower per member than a separate job's Adam)."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
         active = [True] * self.members if active is None else [bool(a) for a in active]
-        for i, on in enumerate(active):
-            self.steps[i] += on
         params = [p for p in self._params() if p.grad is not None]
-        if not params or not any(active):
-            return loss
         group = self.param_groups[0]
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        steps = [max(s, 1) for s in self.steps]
-        like = params[0]
-        step_size = torch.tensor([lr / (1 - beta1**s) for s in steps], device=like.device, dtype=like.dtype)
-        bc2_sqrt = torch.tensor([(1 - beta2**s) ** 0.5 for s in steps], device=like.device, dtype=like.dtype)
-        idle = [i for i, on in enumerate(active) if not on]
-        for p in params:
-            m, v, g = self.state[p]["exp_avg"], self.state[p]["exp_avg_sq"], p.grad
-            kept = [(t, t[idle].clone()) for t in (p, m, v)] if idle else []
-            shape = (-1, *([1] * (p.dim() - 1)))
-            m.lerp_(g, 1 - beta1)
-            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            denom = v.sqrt().div_(bc2_sqrt.view(shape)).add_(eps)
-            p.sub_(m.mul(step_size.view(shape)).div_(denom))  # (lr_t * m) / denom, as addcdiv_ in torch.optim.Adam
-            for t, saved in kept:
-                t[idle] = saved
+        for i, on in enumerate(active):
+            if not on:
+                continue
+            self.steps[i] += 1
+            step = self.steps[i]
+            step_size = lr / (1 - beta1**step)
+            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+            for p in params:
+                state = self.state[p]
+                m, v, g = state["exp_avg"][i], state["exp_avg_sq"][i], p.grad[i]
+                m.lerp_(g, 1 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                denom = (v.sqrt() / bias_correction2_sqrt).add_(eps)
+                p[i].addcdiv_(m, denom, value=-step_size)
         return loss
 
     def member_state(self, i: int) -> dict:
         params = self._params()
-        return {"step": self.steps[i], "exp_avg": [self.state[p]["exp_avg"][i].clone() for p in params],
-                "exp_avg_sq": [self.state[p]["exp_avg_sq"][i].clone() for p in params]}
+        own = {"memory_format": torch.contiguous_format}
+        return {"step": self.steps[i], "exp_avg": [self.state[p]["exp_avg"][i].clone(**own) for p in params],
+                "exp_avg_sq": [self.state[p]["exp_avg_sq"][i].clone(**own) for p in params]}
 
     def load_member_state(self, i: int, state: dict) -> None:
         self.steps[i] = int(state["step"])

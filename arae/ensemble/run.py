@@ -18,6 +18,7 @@ from arae.ensemble.checkpoint import MemberCheckpointIO
 from arae.ensemble.data import EnsembleData
 from arae.ensemble.loggers import MemberLogger, member_loggers
 from arae.ensemble.member import Member
+from arae.ensemble.memory import keep_freed_memory
 from arae.ensemble.module import EnsembleModule, member_key
 from arae.errors import ConfigError
 from arae.pipeline import callback, detector_metadata, final_metrics, make_trainer, ordered_callbacks, results_record
@@ -104,6 +105,7 @@ def train_members(members: Sequence[Member], stop: StopRequest) -> list[dict[str
     the members' checkpoints are saved and nothing is returned."""
     for member in members:
         check_supported(member.cfg)
+    keep_freed_memory()
     first = members[0]
     module = build_module(members)
     data = EnsembleData([m.parts.datamodule for m in members])

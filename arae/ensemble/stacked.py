@@ -63,13 +63,28 @@ class StackedNets(nn.Module):
         template = copy.deepcopy(nets[0]).to("meta")  # held in a plain dict: its (meta) parameters are not ours
         self._calls = {m: _Method(template, m) for m in ("encode", "decode", "forward")}
         self.image_shape = getattr(nets[0], "image_shape", None)
+        self._lay_out_as_gradients()
+
+    def _lay_out_as_gradients(self) -> None:
+        """Store each stacked parameter in the memory layout its gradient comes in (vmap's backward gives a
+        linear layer's weight gradient transposed per member). Otherwise autograd copies every gradient
+        into the parameter's layout, a pass over all members' weights each step that a separate job never
+        makes. The values are unchanged; the layout is found by one backward on a small zero batch."""
+        if self.image_shape is None:
+            return
+        x = torch.zeros(2 * self.members, *self.image_shape, device=self.stacked[0].device)
+        grads = torch.autograd.grad(self(x).sum(), list(self.stacked), allow_unused=True)
+        with torch.no_grad():
+            for p, g in zip(self.stacked, grads):
+                if g is not None and g.stride() != p.stride():
+                    p.data = torch.empty_like(g).copy_(p)  # empty_like keeps g's strides (dense tensors)
 
     def params(self) -> dict[str, torch.Tensor]:
         return {f"net.{n}": p for n, p in zip(self.names, self.stacked)}
 
     def member_state(self, i: int) -> dict[str, torch.Tensor]:
         """Member i's parameters as an ordinary net's state dict (detached copies)."""
-        return {n: p[i].detach().clone() for n, p in zip(self.names, self.stacked)}
+        return {n: p[i].detach().clone(memory_format=torch.contiguous_format) for n, p in zip(self.names, self.stacked)}
 
     def member_net(self, i: int) -> nn.Module:
         """A plain net of the members' architecture holding member i's weights, on their device."""
