@@ -190,7 +190,13 @@ def ordered_callbacks(timer: EpochTimer, configured: list, evaluation, stop: Sto
 def make_trainer(cfg: DictConfig, loggers: list, callbacks: list, output_dir: Path, checkpoint_io) -> pl.Trainer:
     """The Trainer of a job, or of an ensemble of jobs (arae/ensemble/), from `cfg.trainer`. Checkpoints are
     EpochCheckpoint's (callbacks.checkpoint): without it (callbacks.checkpoint=null) none is written, rather
-    than Lightning's default checkpoint of every epoch."""
+    than Lightning's default checkpoint of every epoch.
+
+    `trainer.deterministic` switches on torch's deterministic kernels, and with them, by default, a NaN fill
+    of every fresh tensor from empty/clone (a debugging aid for code that reads memory it never wrote). No
+    result depends on that fill, but it is a pass over each new tensor, K times larger in an ensemble's
+    stacked batch, so it is switched off; the kernels stay deterministic."""
+    torch.utils.deterministic.fill_uninitialized_memory = False
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
         logger=loggers or False,

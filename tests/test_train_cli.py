@@ -120,3 +120,24 @@ def test_a_sweep_over_a_folder_data_set_keeps_one_folder_per_job(image_root, fak
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = sorted(p.relative_to(tmp_path / "sweep") for p in (tmp_path / "sweep").rglob("results.json"))
     assert len(found) == 2 and all(len(p.parts) == 3 for p in found), found  # <run name>/<settings>/results.json
+
+
+def test_deterministic_kernels_without_filling_fresh_memory(tmp_path, monkeypatch):
+    """trainer.deterministic keeps torch's deterministic kernels but not its NaN fill of every new tensor."""
+    import torch
+    from omegaconf import OmegaConf
+
+    from arae.pipeline import make_trainer
+    from arae.training.checkpointing import AtomicCheckpointIO
+
+    monkeypatch.setattr(torch.utils.deterministic, "fill_uninitialized_memory", True)
+    was = torch.are_deterministic_algorithms_enabled()
+    cfg = OmegaConf.create({"trainer": {"_target_": "pytorch_lightning.Trainer", "accelerator": "cpu", "devices": 1,
+                                        "deterministic": True, "enable_progress_bar": False,
+                                        "enable_model_summary": False}})
+    try:
+        make_trainer(cfg, [], [], tmp_path, AtomicCheckpointIO())
+        assert torch.are_deterministic_algorithms_enabled()
+        assert not torch.utils.deterministic.fill_uninitialized_memory
+    finally:
+        torch.use_deterministic_algorithms(was)
