@@ -238,8 +238,9 @@ def test_union_script_section_sets_each_setting_beside_the_authors_log(tmp_path)
             runs.append(Run(settings, c, 0, tuple(range(1, 11)), tuple([0.9 + leak / 100] * 10)))
     (tmp_path / "fig").mkdir()
     text = "\n".join(union_script.section(runs, tmp_path, tmp_path / "fig"))
-    assert "| 10 | written loss (no leak) | 2 (3, 8) | 90.0 | 88.8 | +1.2 |" in text  # log: (91.65 + 85.90) / 2
-    assert "| 10 | gradient leak 1 | 2 (3, 8) | 91.0 | 88.8 | +2.2 |" in text
+    # log: (91.65 + 85.90) / 2; each class apart: (|90.0 - 91.65| + |90.0 - 85.9|) / 2, not |+1.2|
+    assert "| 10 | written loss (no leak) | 2 (3, 8) | 90.0 | 88.8 | +1.2 | 2.9 |" in text
+    assert "| 10 | gradient leak 1 | 2 (3, 8) | 91.0 | 88.8 | +2.2 | 2.9 |" in text
     assert "| 10 | 8 | 85.9 / 83.5 | 90.0 / 90.0 | 91.0 / 91.0 |" in text
     assert "gradient leak 1" in text and (tmp_path / "fig" / "union_script.png").exists()
 
