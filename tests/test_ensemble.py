@@ -357,3 +357,18 @@ def test_the_attack_example_in_the_docs_draws_per_member():
     alone = [attack(None, xi, rng(seed)) for xi, seed in zip(x, (1, 2))]
     stacked = attack(None, interleave(x, 4), MemberStreams([rng(1).generator, rng(2).generator], [4, 2], 4))
     assert torch.equal(stacked.view(4, 2, 1, 3, 3)[:, 0], alone[0]) and torch.equal(stacked.view(4, 2, 1, 3, 3)[:2, 1], alone[1])
+
+
+def test_stacked_weights_are_stored_as_their_gradients_arrive():
+    """Autograd hands each stacked parameter its gradient without copying it into another layout, and a
+    member's weights still come out as an ordinary (contiguous) state dict."""
+    nets = [mlp((1, 8, 8), hidden_dims=(16, 8)) for _ in range(3)]
+    stacked = StackedNets(nets)
+    arriving = {}
+    for name, p in zip(stacked.names, stacked.stacked):
+        p.register_hook(lambda g, name=name: arriving.__setitem__(name, g.stride()))
+    stacked(torch.rand(3 * 4, *stacked.image_shape)).sum().backward()
+    assert arriving == {name: p.stride() for name, p in zip(stacked.names, stacked.stacked)}
+    state = stacked.member_state(1)
+    assert all(t.is_contiguous() for t in state.values())
+    assert all(torch.equal(state[k], v) for k, v in nets[1].state_dict().items())

@@ -73,7 +73,8 @@ class StackedNets(nn.Module):
         if self.image_shape is None:
             return
         x = torch.zeros(2 * self.members, *self.image_shape, device=self.stacked[0].device)
-        grads = torch.autograd.grad(self(x).sum(), list(self.stacked), allow_unused=True)
+        with torch.enable_grad():
+            grads = torch.autograd.grad(self(x).sum(), list(self.stacked), allow_unused=True)
         with torch.no_grad():
             for p, g in zip(self.stacked, grads):
                 if g is not None and g.stride() != p.stride():
