@@ -286,7 +286,7 @@ def schedule_lines(grouped: Grouped) -> list[str]:
         budget = min(common_budget(runs), common_budget(their))
         d, n = paired(runs, their, last_value(budget))
         lines.append(f"- Class {normal_class}, {series} − {other}: {text(d, signed=True)} points of last-{LAST_K} "
-                     f"AUROC at {budget} epochs ({n} paired seeds).")
+                     f"AUROC at {budget} epochs ({n} paired seed{'s' if n != 1 else ''}).")
     return lines
 
 
